@@ -1,0 +1,101 @@
+package bus
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// EmbeddedOptions configures the NATS server that `swell up` and the tests
+// run inside their own process.
+type EmbeddedOptions struct {
+	// Host to listen on (default 127.0.0.1).
+	Host string
+	// Port to listen on; 0 picks a free one (tests), default for `swell up` is 4222.
+	Port int
+	// StoreDir holds JetStream's files; restarting on the same dir keeps
+	// every stream and its unacknowledged messages.
+	StoreDir string
+	// ServerName names the server (default "swell").
+	ServerName string
+	// MaxStore caps JetStream file storage in bytes (0: NATS' default, a share of the disk).
+	MaxStore int64
+	Logger   *slog.Logger
+}
+
+// Embedded is a running in-process NATS server with JetStream.
+type Embedded struct {
+	srv *server.Server
+}
+
+// StartEmbedded starts a NATS server with JetStream and waits until it
+// accepts connections.
+func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
+	if o.StoreDir == "" {
+		return nil, errors.New("nats: embedded server needs a store dir")
+	}
+	host := o.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	port := o.Port
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	name := o.ServerName
+	if name == "" {
+		name = "swell"
+	}
+	opts := &server.Options{
+		ServerName:            name,
+		Host:                  host,
+		Port:                  port,
+		JetStream:             true,
+		StoreDir:              o.StoreDir,
+		JetStreamMaxStore:     o.MaxStore,
+		NoSigs:                true,
+		MaxPayload:            8 << 20,
+		DisableShortFirstPing: true,
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("nats: embedded server: %w", err)
+	}
+	if o.Logger != nil {
+		srv.SetLoggerV2(&serverLogger{l: o.Logger.With("component", "nats")}, false, false, false)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(15 * time.Second) {
+		srv.Shutdown()
+		addr := net.JoinHostPort(host, strconv.Itoa(o.Port))
+		return nil, fmt.Errorf("nats: embedded server did not start on %s within 15s (is the port in use?)", addr)
+	}
+	return &Embedded{srv: srv}, nil
+}
+
+// ClientURL is the URL clients connect to.
+func (e *Embedded) ClientURL() string { return e.srv.ClientURL() }
+
+// Addr is the listening address.
+func (e *Embedded) Addr() net.Addr { return e.srv.Addr() }
+
+// Shutdown stops the server and waits until it has stopped.
+func (e *Embedded) Shutdown() {
+	e.srv.Shutdown()
+	e.srv.WaitForShutdown()
+}
+
+// serverLogger adapts nats-server's logger to slog.
+type serverLogger struct{ l *slog.Logger }
+
+func (s *serverLogger) Noticef(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
+func (s *serverLogger) Warnf(format string, v ...any)   { s.l.Warn(fmt.Sprintf(format, v...)) }
+func (s *serverLogger) Fatalf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
+func (s *serverLogger) Errorf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
+func (s *serverLogger) Debugf(format string, v ...any)  { s.l.Debug(fmt.Sprintf(format, v...)) }
+func (s *serverLogger) Tracef(format string, v ...any)  {}
