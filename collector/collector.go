@@ -109,6 +109,9 @@ type inputState struct {
 	// stuck holds the result channel of a gather that outlived its
 	// timeout and was abandoned; no new gather starts until it returns.
 	stuck <-chan error
+	// lastErr is the first error of the previous gather ("" when it had
+	// none). Only the input's own goroutine touches it.
+	lastErr string
 }
 
 // New validates o and builds a Collector. It does not start anything.
@@ -300,12 +303,15 @@ func (c *Collector) gatherScheduled(ctx context.Context, in *inputState) (gather
 	res, stuck := runGather(ctx, in.ConfiguredInput, acc, c.clock)
 	in.stuck = stuck
 	c.m.gatherSeconds.WithLabelValues(in.Name).Observe(c.clock.Now().Sub(start).Seconds())
-	c.account(ctx, &res)
+	c.account(ctx, in, &res)
 	return res, res.points() > 0
 }
 
-// account counts a gather's result and logs its errors.
-func (c *Collector) account(ctx context.Context, res *gatherResult) {
+// account counts a gather's result and logs its errors. An input that keeps
+// failing the same way (no Docker engine, an unreadable mount) is logged when
+// it starts failing and when it recovers, not at every interval; the repeats
+// go to debug and are still counted.
+func (c *Collector) account(ctx context.Context, in *inputState, res *gatherResult) {
 	n := res.points()
 	c.totals.pointsGathered.Add(int64(n))
 	c.m.pointsGathered.WithLabelValues(res.input).Add(float64(n))
@@ -317,17 +323,30 @@ func (c *Collector) account(ctx context.Context, res *gatherResult) {
 		c.totals.pointsDropped.Add(int64(k))
 		c.m.pointsDropped.WithLabelValues(reason).Add(float64(k))
 	}
-	if res.errCount == 0 || ctx.Err() != nil {
+	if ctx.Err() != nil {
 		// A gather cut short by shutdown is not the input's fault.
+		return
+	}
+	if res.errCount == 0 {
+		if in.lastErr != "" {
+			c.log.Info("collector: input recovered", "input", res.input)
+			in.lastErr = ""
+		}
 		return
 	}
 	c.totals.gatherErrors.Add(int64(res.errCount))
 	c.m.gatherErrors.WithLabelValues(res.input).Add(float64(res.errCount))
+	level := slog.LevelWarn
+	if first := res.errs[0].Error(); first == in.lastErr {
+		level = slog.LevelDebug
+	} else {
+		in.lastErr = first
+	}
 	for _, err := range res.errs {
-		c.log.Warn("collector: input error", "input", res.input, "err", err)
+		c.log.Log(ctx, level, "collector: input error", "input", res.input, "err", err)
 	}
 	if extra := res.errCount - len(res.errs); extra > 0 {
-		c.log.Warn("collector: more input errors not shown", "input", res.input, "count", extra)
+		c.log.Log(ctx, level, "collector: more input errors not shown", "input", res.input, "count", extra)
 	}
 }
 

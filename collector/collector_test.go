@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"strings"
 	"sync"
@@ -569,4 +570,62 @@ func TestCollectorRunTwiceAtOnceFails(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "already running") {
 		t.Fatalf("second Run = %v, want an already-running error", err)
 	}
+}
+
+// lockedBuffer collects log output written from the collector's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.b.String(), s)
+}
+
+func TestCollectorLogsARepeatedInputErrorOnceAndItsRecovery(t *testing.T) {
+	clk := newFakeClock()
+	var failing atomic.Bool
+	failing.Store(true)
+	in := &funcInput{fn: func(_ context.Context, acc collector.Accumulator) error {
+		if failing.Load() {
+			return errors.New("cannot reach the Docker engine")
+		}
+		acc.AddFields("ok", map[string]any{"v": 1}, nil, time.Time{})
+		return nil
+	}}
+	logs := &lockedBuffer{}
+	c, reg := newCollector(t, collector.Options{
+		Clock: clk, Output: &recordingOutput{},
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Inputs: []collector.ConfiguredInput{{Name: "docker", Input: in, Interval: time.Second}},
+	})
+	start(t, c)
+	errorsCounted := func(n float64) func() bool {
+		return func() bool {
+			return counter(t, reg, "swell_collector_gather_errors_total", map[string]string{"input": "docker"}) == n
+		}
+	}
+	waitFor(t, "first failure", errorsCounted(1))
+	for i := 2; i <= 4; i++ {
+		clk.Advance(time.Second)
+		waitFor(t, "next failure", errorsCounted(float64(i)))
+	}
+	if n := logs.count("input error"); n != 1 {
+		t.Errorf("4 identical failures logged %d times at info or above, want 1:\n%s", n, logs.b.String())
+	}
+	failing.Store(false)
+	clk.Advance(time.Second)
+	waitFor(t, "recovery logged", func() bool { return logs.count("input recovered") == 1 })
+	failing.Store(true)
+	clk.Advance(time.Second)
+	waitFor(t, "failure after recovery", errorsCounted(5))
+	waitFor(t, "a failure after recovery to be logged again", func() bool { return logs.count("input error") == 2 })
 }
