@@ -1,0 +1,54 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/swell-pipeline/swell/api"
+	"github.com/swell-pipeline/swell/internal/server"
+)
+
+func newServerCmd(g *globals) *cobra.Command {
+	var (
+		nf      natsFlags
+		sf      serverFlags
+		httpAdr string
+	)
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the control plane: ingest metrics from NATS into InfluxDB, and the HTTP API",
+		Long: `The server reads the metrics stream (SWELL_METRICS) with a durable consumer
+that several servers may share, writes the points to InfluxDB, and
+acknowledges a batch only after InfluxDB accepted it. Lines that cannot be
+written go, with the reason, to swell.deadletter.metrics.`,
+		Example: `  swell server --nats-url nats://10.0.0.5:4222 --influx-url http://10.0.0.6:8086
+  swell server --influx-url https://influx.example --influx-token $TOKEN --influx-org ops --influx-bucket swell`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o, err := sf.options()
+			if err != nil {
+				return err
+			}
+			o.NATS = nf.o
+			o.Logger = g.logger
+			reg := newRegistry()
+			o.Registerer = reg
+			srv, err := server.New(o)
+			if err != nil {
+				return err
+			}
+			hs, err := api.New(api.Options{Addr: httpAdr, Gatherer: reg, Logger: g.logger})
+			if err != nil {
+				return err
+			}
+			for name, c := range srv.Checks() {
+				hs.AddCheck(name, c)
+			}
+			return runAll(cmd.Context(), map[string]func(ctxT) error{"server": srv.Run, "http": hs.Run})
+		},
+	}
+	fs := cmd.Flags()
+	nf.register(fs, "nats://127.0.0.1:4222", "NATS server(s), comma-separated")
+	sf.register(fs, true)
+	fs.StringVar(&httpAdr, "http", "127.0.0.1:7070", "address for /healthz, /metrics and the API")
+	return cmd
+}

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/swell-pipeline/swell/api"
+	"github.com/swell-pipeline/swell/ingest"
+	"github.com/swell-pipeline/swell/internal/bus"
+	"github.com/swell-pipeline/swell/internal/clock"
+)
+
+// Options configures a server.
+type Options struct {
+	// NATS says how to reach NATS; ignored when Conn is set.
+	NATS bus.ConnOptions
+	// Conn is an existing connection to use (swell up shares one).
+	Conn *nats.Conn
+
+	Influx        ingest.InfluxOptions
+	IngestWorkers int
+	Limits        bus.StreamLimits
+
+	// StartTimeout bounds the start-up checks of NATS and InfluxDB (default 10s).
+	StartTimeout time.Duration
+
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Clock      clock.Clock
+}
+
+// Server runs the control-plane parts.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	// Set by Run, read by the health checks from the HTTP goroutines.
+	ing atomic.Pointer[ingest.Ingest]
+	nc  atomic.Pointer[nats.Conn]
+}
+
+// New validates the options; it connects to nothing.
+func New(o Options) (*Server, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registerer == nil {
+		o.Registerer = prometheus.NewRegistry()
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = 10 * time.Second
+	}
+	if o.Conn == nil {
+		if err := o.NATS.Validate(); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
+	if o.Influx.URL == "" {
+		return nil, errors.New("server: no InfluxDB URL (--influx-url)")
+	}
+	return &Server{opts: o, log: o.Logger.With("component", "server")}, nil
+}
+
+// Run connects, checks InfluxDB, and runs ingest until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	o := s.opts
+	nc := o.Conn
+	if nc == nil {
+		co := o.NATS
+		if co.Name == "" {
+			co.Name = "swell-server"
+		}
+		var err error
+		nc, err = co.Connect(s.log)
+		if err != nil {
+			return fmt.Errorf("server: %w (is NATS running? check --nats-url)", err)
+		}
+		defer nc.Close()
+	}
+	s.nc.Store(nc)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("server: jetstream: %w", err)
+	}
+	ing, err := ingest.New(ingest.Options{
+		JS:         js,
+		Conn:       nc,
+		Influx:     o.Influx,
+		Workers:    o.IngestWorkers,
+		Limits:     o.Limits,
+		Logger:     o.Logger.With("component", "ingest"),
+		Registerer: o.Registerer,
+		Clock:      o.Clock,
+	})
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, o.StartTimeout)
+	err = ing.Check(checkCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("server: InfluxDB at %s does not answer: %w (check --influx-url, or start InfluxDB)", o.Influx.URL, err)
+	}
+	s.ing.Store(ing)
+	s.log.Info("server running", "influx", o.Influx.URL)
+	err = ing.Run(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
+}
+
+// Checks are the server's health checks for /healthz: NATS connected,
+// ingest consuming, InfluxDB answering.
+func (s *Server) Checks() map[string]api.Check {
+	return map[string]api.Check{
+		"nats": func(context.Context) error {
+			nc := s.nc.Load()
+			if nc == nil {
+				return errors.New("not connected yet")
+			}
+			if !nc.IsConnected() {
+				return fmt.Errorf("disconnected (status %s)", nc.Status())
+			}
+			return nil
+		},
+		"ingest": func(context.Context) error {
+			ing := s.ing.Load()
+			if ing == nil {
+				return errors.New("not started yet")
+			}
+			return ing.Healthy()
+		},
+		"influxdb": func(ctx context.Context) error {
+			ing := s.ing.Load()
+			if ing == nil {
+				return errors.New("not started yet")
+			}
+			return ing.Check(ctx)
+		},
+	}
+}

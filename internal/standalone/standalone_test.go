@@ -1,0 +1,223 @@
+package standalone
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/swell-pipeline/swell/api"
+	"github.com/swell-pipeline/swell/internal/agent"
+	"github.com/swell-pipeline/swell/internal/server"
+	"github.com/swell-pipeline/swell/internal/testenv"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while Run writes the banner.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type running struct {
+	influxURL string
+	httpURL   string
+	stop      func() error
+}
+
+func startUp(t *testing.T, dataDir string) running {
+	t.Helper()
+	out := &syncBuffer{}
+	up, err := New(Options{
+		DataDir:       dataDir,
+		NATSHost:      "127.0.0.1",
+		InfluxdBinary: testenv.InfluxdBinary(t),
+		HTTPAddr:      "127.0.0.1:0",
+		Agent: agent.Options{
+			Node:          "test-node",
+			Interval:      200 * time.Millisecond,
+			FlushInterval: 100 * time.Millisecond,
+			Inputs:        []string{"cpu", "mem", "system"},
+		},
+		Server: server.Options{},
+		Out:    out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- up.Run(ctx) }()
+	var (
+		once    sync.Once
+		stopErr error
+	)
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(60 * time.Second):
+				t.Error("swell up did not stop within 60s of cancel")
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(out.String(), "Press Ctrl-C") {
+		select {
+		case err := <-done:
+			t.Fatalf("swell up ended before it was up: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no banner within 60s:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r := running{stop: stop}
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "InfluxDB" {
+			r.influxURL = f[1]
+		}
+		if len(f) >= 2 && f[0] == "HTTP" {
+			r.httpURL = f[1]
+		}
+	}
+	if r.influxURL == "" || r.httpURL == "" {
+		t.Fatalf("banner lacks InfluxDB or HTTP:\n%s", out.String())
+	}
+	return r
+}
+
+func countMem(t *testing.T, influxURL string) int {
+	t.Helper()
+	q := url.Values{"db": {"swell"}, "q": {`SELECT count("total") FROM "mem" WHERE "node" = 'test-node'`}}
+	resp, err := http.Get(influxURL + "/query?" + q.Encode())
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Results []struct {
+			Series []struct {
+				Values [][]any `json:"values"`
+			} `json:"series"`
+		} `json:"results"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Results) == 0 || len(body.Results[0].Series) == 0 {
+		return 0
+	}
+	return int(body.Results[0].Series[0].Values[0][1].(float64))
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestUpCollectsIntoInfluxDBAndRestartsWithoutLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: starts influxd (-short)")
+	}
+	dataDir := t.TempDir()
+	r := startUp(t, dataDir)
+
+	waitFor(t, "mem points in InfluxDB", func() bool { return countMem(t, r.influxURL) >= 3 })
+
+	resp, err := http.Get(r.httpURL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep api.HealthReport
+	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("/healthz %d: %+v", resp.StatusCode, rep)
+	}
+	for _, c := range []string{"nats", "ingest", "influxdb", "agent"} {
+		if rep.Checks[c] != "ok" {
+			t.Errorf("check %s = %q", c, rep.Checks[c])
+		}
+	}
+
+	written := countMem(t, r.influxURL)
+	if err := r.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	// influxd is gone with it.
+	u, _ := url.Parse(r.influxURL)
+	if c, err := net.DialTimeout("tcp", u.Host, time.Second); err == nil {
+		c.Close()
+		t.Errorf("influxd still listens on %s after swell up stopped", u.Host)
+	}
+
+	// Same data dir: what was written before is still there, and more comes.
+	r2 := startUp(t, dataDir)
+	var before int
+	waitFor(t, "old points after restart", func() bool { before = countMem(t, r2.influxURL); return before > 0 })
+	if before < written {
+		t.Errorf("after restart InfluxDB holds %d mem points, before the stop it held %d", before, written)
+	}
+	waitFor(t, "new points after restart", func() bool { return countMem(t, r2.influxURL) > before })
+}
+
+func TestUpRejectsBadDataDir(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	up, err := New(Options{DataDir: filepath.Join(file, "data"), HTTPAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = up.Run(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "cannot create it") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestUpRejectsBadPorts(t *testing.T) {
+	for _, o := range []Options{
+		{DataDir: "x", HTTPAddr: "127.0.0.1:0", NATSPort: 70000},
+		{DataDir: "x", HTTPAddr: "127.0.0.1:0", InfluxPort: -1},
+		{DataDir: "x", HTTPAddr: "nope"},
+		{DataDir: "x", HTTPAddr: "127.0.0.1:0", InfluxURL: "influx:8086"},
+	} {
+		if _, err := New(o); err == nil {
+			t.Errorf("New(%+v) accepted", o)
+		}
+	}
+}
