@@ -6,6 +6,7 @@ import (
 	"github.com/swell-pipeline/swell/api"
 	"github.com/swell-pipeline/swell/collector/inputs"
 	"github.com/swell-pipeline/swell/internal/agent"
+	"github.com/swell-pipeline/swell/internal/memlimit"
 )
 
 func inputsBuiltin() map[string]inputs.Spec { return inputs.Builtin() }
@@ -16,6 +17,7 @@ func newAgentCmd(g *globals) *cobra.Command {
 		af      agentFlags
 		dataDir string
 		httpAdr string
+		memLim  = byteSize(12 << 20)
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -47,7 +49,14 @@ replayed in order when it returns.`,
 				return err
 			}
 			hs.AddCheck("agent", ag.Check)
-			return runAll(cmd.Context(), map[string]func(ctxT) error{"agent": ag.Run, "http": hs.Run})
+			return runAll(cmd.Context(), map[string]func(ctxT) error{
+				"agent": ag.Run,
+				"http":  hs.Run,
+				"memory-limit": func(ctx ctxT) error {
+					memlimit.Run(ctx, memlimit.Options{Floor: int64(memLim), Logger: g.logger})
+					return nil
+				},
+			})
 		},
 	}
 	fs := cmd.Flags()
@@ -55,5 +64,6 @@ replayed in order when it returns.`,
 	af.register(fs)
 	fs.StringVar(&dataDir, "data-dir", "/var/lib/swell", "where the agent keeps its spool")
 	fs.StringVar(&httpAdr, "http", "127.0.0.1:7071", "address for /healthz and /metrics")
+	fs.Var(&memLim, "memory-limit", "soft memory limit: freed memory goes back to the OS promptly; rises with the live heap, never forces extra GC (0 disables; GOMEMLIMIT wins)")
 	return cmd
 }

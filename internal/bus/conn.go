@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -42,8 +44,11 @@ type ConnOptions struct {
 
 // Validate reports options that cannot work together.
 func (o ConnOptions) Validate() error {
-	if o.URL == "" {
+	if strings.TrimSpace(strings.ReplaceAll(o.URL, ",", "")) == "" {
 		return errors.New("nats: no server URL (--nats-url)")
+	}
+	if err := checkURLs(o.URL); err != nil {
+		return err
 	}
 	n := 0
 	for _, set := range []bool{o.User != "", o.Token != "", o.NKeyFile != "", o.CredsFile != ""} {
@@ -127,4 +132,31 @@ func (o ConnOptions) Connect(logger *slog.Logger) (*nats.Conn, error) {
 		return nil, fmt.Errorf("nats: connect to %s: %w", redactURL(o.URL), err)
 	}
 	return nc, nil
+}
+
+// checkURLs parses every server URL as nats.go will. nats.go's own parse
+// error quotes the whole URL, password included, so it must never reach the
+// caller; this one names the URL redacted, and gives the parser's reason only
+// when the URL holds no user info the reason could quote.
+func checkURLs(urls string) error {
+	for p := range strings.SplitSeq(urls, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		full, _ := withScheme(p)
+		_, err := url.Parse(full)
+		if err == nil {
+			continue
+		}
+		if strings.Contains(p, "@") {
+			return fmt.Errorf("nats: server URL %s is not a valid URL (check the escaping of its user and password)", redactURL(p))
+		}
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return fmt.Errorf("nats: server URL %s is not a valid URL: %w", p, err)
+	}
+	return nil
 }

@@ -66,14 +66,31 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nats: embedded server: %w", err)
 	}
-	if o.Logger != nil {
-		srv.SetLoggerV2(&serverLogger{l: o.Logger.With("component", "nats")}, false, false, false)
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
+	sl := &serverLogger{l: logger.With("component", "nats"), fatal: make(chan string, 1)}
+	srv.SetLoggerV2(sl, false, false, false)
 	go srv.Start()
-	if !srv.ReadyForConnections(15 * time.Second) {
-		srv.Shutdown()
-		addr := net.JoinHostPort(host, strconv.Itoa(o.Port))
-		return nil, fmt.Errorf("nats: embedded server did not start on %s within 15s (is the port in use?)", addr)
+	// nats-server reports a port in use or a JetStream store it cannot open
+	// only through Fatalf and then never becomes ready; watching for it
+	// turns a 15 s wait into an immediate error that says why.
+	addr := net.JoinHostPort(host, strconv.Itoa(o.Port))
+	deadline := time.Now().Add(15 * time.Second)
+	for !srv.ReadyForConnections(50 * time.Millisecond) {
+		select {
+		case msg := <-sl.fatal:
+			srv.Shutdown()
+			srv.WaitForShutdown()
+			return nil, fmt.Errorf("nats: embedded server on %s did not start: %s", addr, msg)
+		default:
+		}
+		if time.Now().After(deadline) {
+			srv.Shutdown()
+			srv.WaitForShutdown()
+			return nil, fmt.Errorf("nats: embedded server did not start on %s within 15s (is the port in use?)", addr)
+		}
 	}
 	return &Embedded{srv: srv}, nil
 }
@@ -90,12 +107,23 @@ func (e *Embedded) Shutdown() {
 	e.srv.WaitForShutdown()
 }
 
-// serverLogger adapts nats-server's logger to slog.
-type serverLogger struct{ l *slog.Logger }
+// serverLogger adapts nats-server's logger to slog, and passes the first
+// fatal message to StartEmbedded.
+type serverLogger struct {
+	l     *slog.Logger
+	fatal chan string
+}
 
 func (s *serverLogger) Noticef(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
 func (s *serverLogger) Warnf(format string, v ...any)   { s.l.Warn(fmt.Sprintf(format, v...)) }
-func (s *serverLogger) Fatalf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
-func (s *serverLogger) Errorf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
-func (s *serverLogger) Debugf(format string, v ...any)  { s.l.Debug(fmt.Sprintf(format, v...)) }
-func (s *serverLogger) Tracef(format string, v ...any)  {}
+func (s *serverLogger) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	s.l.Error(msg)
+	select {
+	case s.fatal <- msg:
+	default:
+	}
+}
+func (s *serverLogger) Errorf(format string, v ...any) { s.l.Error(fmt.Sprintf(format, v...)) }
+func (s *serverLogger) Debugf(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
+func (s *serverLogger) Tracef(format string, v ...any) {}

@@ -108,6 +108,10 @@ func (s *Server) Run(ctx context.Context) error {
 	checkCtx, cancel := context.WithTimeout(ctx, o.StartTimeout)
 	err = ing.Check(checkCtx)
 	cancel()
+	if err != nil && ctx.Err() != nil {
+		// Stopped while InfluxDB was slow to answer: a shutdown, not an outage.
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("server: InfluxDB at %s does not answer: %w (check --influx-url, or start InfluxDB)", o.Influx.URL, err)
 	}
