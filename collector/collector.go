@@ -231,7 +231,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	for _, in := range c.inputs {
 		wg.Go(func() { c.runInput(ctx, in, gathered) })
 	}
-	c.log.Info("collector started", "node", c.opts.Node, "inputs", len(c.inputs), "interval", c.opts.Interval)
+	c.log.Info("collector started", "inputs", len(c.inputs), "interval", c.opts.Interval)
 
 	<-ctx.Done()
 	go func() {

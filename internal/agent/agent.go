@@ -106,9 +106,10 @@ func New(o Options) (*Agent, error) {
 			return nil, fmt.Errorf("agent: %w", err)
 		}
 	}
-	log := o.Logger.With("component", "agent", "node", o.Node)
-	o.Logger = log
-	ins, err := buildInputs(o, log)
+	// Every part's logger names the node once and its own component once.
+	o.Logger = o.Logger.With("node", o.Node)
+	log := o.Logger.With("component", "agent")
+	ins, err := buildInputs(o, o.Logger.With("component", "collector"))
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +211,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		Node:          o.Node,
 		SpoolDir:      spoolDir,
 		SpoolMaxBytes: o.SpoolMaxBytes,
-		Logger:        a.log.With("component", "natsout"),
+		Logger:        o.Logger.With("component", "natsout"),
 		Registerer:    o.Registerer,
 		Clock:         o.Clock,
 	})
@@ -229,7 +230,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		FlushInterval: o.FlushInterval,
 		GlobalTags:    tags,
 		Output:        out,
-		Logger:        a.log.With("component", "collector"),
+		Logger:        o.Logger.With("component", "collector"),
 		Registerer:    o.Registerer,
 		Clock:         o.Clock,
 	})
