@@ -12,7 +12,7 @@ DATA_DIR ?= ./data
 TEST_TIMEOUT ?= 25m
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-short bench lint deps demo clean
+.PHONY: help build run test test-short bench lint deps clean
 
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-11s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)

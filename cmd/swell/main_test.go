@@ -147,3 +147,26 @@ func TestCLIReference(t *testing.T) {
 		t.Errorf("docs/cli.md is out of date with --help; run: go test ./cmd/swell -run TestCLIReference -update")
 	}
 }
+
+func TestCollectOnceExitCodes(t *testing.T) {
+	// A Docker endpoint that does not exist makes the docker input fail.
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	code, out, stderr := runCLI(t, "collect", "--once")
+	if code != 0 {
+		t.Errorf("default inputs with one unavailable: exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(out, "\nmem,") && !strings.HasPrefix(out, "mem,") {
+		t.Errorf("no mem line printed:\n%s", out)
+	}
+	if !strings.Contains(stderr, "docker") {
+		t.Errorf("the failing input is not named on stderr:\n%s", stderr)
+	}
+	code, _, stderr = runCLI(t, "collect", "--once", "--inputs", "mem,docker")
+	if code == 0 {
+		t.Errorf("an input named with --inputs failed, yet exit 0; stderr:\n%s", stderr)
+	}
+	code, out, _ = runCLI(t, "collect", "--once", "--inputs", "mem", "--node", "n1", "--tags", "dc=x")
+	if code != 0 || !strings.HasPrefix(out, "mem,dc=x,host=n1,node=n1 ") {
+		t.Errorf("exit %d, output %q", code, out)
+	}
+}

@@ -44,7 +44,13 @@ type Server struct {
 	// Set by Run, read by the health checks from the HTTP goroutines.
 	ing atomic.Pointer[ingest.Ingest]
 	nc  atomic.Pointer[nats.Conn]
+	// ready is closed once the start-up checks passed.
+	ready chan struct{}
 }
+
+// Ready is closed once Run has connected and InfluxDB answered, so a caller
+// can say "up" only when it is.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // New validates the options; it connects to nothing.
 func New(o Options) (*Server, error) {
@@ -68,7 +74,7 @@ func New(o Options) (*Server, error) {
 	if o.Influx.URL == "" {
 		return nil, errors.New("server: no InfluxDB URL (--influx-url)")
 	}
-	return &Server{opts: o, log: o.Logger.With("component", "server")}, nil
+	return &Server{opts: o, log: o.Logger.With("component", "server"), ready: make(chan struct{})}, nil
 }
 
 // Run connects, checks InfluxDB, and runs ingest until ctx ends.
@@ -116,6 +122,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("server: InfluxDB at %s does not answer: %w (check --influx-url, or start InfluxDB)", o.Influx.URL, err)
 	}
 	s.ing.Store(ing)
+	close(s.ready)
 	s.log.Info("server running", "influx", o.Influx.URL)
 	err = ing.Run(ctx)
 	if err != nil && !errors.Is(err, context.Canceled) {

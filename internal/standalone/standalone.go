@@ -77,6 +77,9 @@ func New(o Options) (*Up, error) {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
+	if o.Server.Influx.Database == "" {
+		o.Server.Influx.Database = "swell"
+	}
 	if o.NATS.URL == "" && (o.NATSPort < 0 || o.NATSPort > 65535) {
 		return nil, fmt.Errorf("up: --nats-port %d is not a port", o.NATSPort)
 	}
@@ -239,6 +242,21 @@ func (u *Up) Run(ctx context.Context) error {
 	var influxDone <-chan struct{}
 	if proc != nil {
 		influxDone = proc.Done()
+	}
+
+	// Say "up" only once the server's start checks passed.
+	select {
+	case <-srv.Ready():
+	case err := <-errc:
+		stopAg()
+		stopSrv()
+		wg.Wait()
+		return err
+	case <-ctx.Done():
+		stopAg()
+		stopSrv()
+		wg.Wait()
+		return nil
 	}
 
 	node := "(none: --no-agent)"

@@ -221,3 +221,24 @@ func TestUpRejectsBadPorts(t *testing.T) {
 		}
 	}
 }
+
+func TestUpWithUnreachableInfluxDBFailsBeforeTheBanner(t *testing.T) {
+	out := &syncBuffer{}
+	up, err := New(Options{
+		DataDir:   t.TempDir(),
+		InfluxURL: "http://127.0.0.1:1",
+		HTTPAddr:  "127.0.0.1:0",
+		NoAgent:   true,
+		Out:       out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = up.Run(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "InfluxDB at http://127.0.0.1:1 does not answer") {
+		t.Errorf("err = %v", err)
+	}
+	if strings.Contains(out.String(), "swell is up") {
+		t.Errorf("banner printed although InfluxDB is unreachable:\n%s", out.String())
+	}
+}
