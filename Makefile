@@ -10,6 +10,8 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DATA_DIR ?= ./data
 TEST_TIMEOUT ?= 25m
+# The race detector needs cgo and a C compiler; without them the tests still run.
+RACE ?= $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
 .DEFAULT_GOAL := help
 .PHONY: help build run test test-short bench lint deps clean
@@ -32,7 +34,7 @@ run: build deps ## Build and start the whole pipeline on this machine (swell up)
 	$(BIN)/swell up --data-dir $(DATA_DIR)
 
 test: deps ## Run the whole test suite (unit, integration, fault tests; real NATS, InfluxDB and Docker).
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test $(RACE) -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 test-short: ## Run the fast unit tests only.
 	$(GO) test -short -count=1 ./...
