@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/swell-pipeline/swell/collector"
 	"github.com/swell-pipeline/swell/collector/collectortest"
 	"github.com/swell-pipeline/swell/internal/clock"
+	"github.com/swell-pipeline/swell/internal/testenv"
 )
 
 // recordingOutput keeps every batch it is given and reports fixed pipeline
@@ -124,34 +124,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // counter reads a counter from reg by name and label values.
 func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("gather metrics: %v", err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if labelsMatch(m, labels) {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
-}
-
-func labelsMatch(m *dto.Metric, want map[string]string) bool {
-	n := 0
-	for _, lp := range m.GetLabel() {
-		if v, ok := want[lp.GetName()]; ok {
-			if v != lp.GetValue() {
-				return false
-			}
-			n++
-		}
-	}
-	return n == len(want)
+	return testenv.Metric(t, reg, name, labels)
 }
 
 func newCollector(t *testing.T, o collector.Options) (*collector.Collector, *prometheus.Registry) {
@@ -572,24 +545,6 @@ func TestCollectorRunTwiceAtOnceFails(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects log output written from the collector's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), s)
-}
-
 func TestCollectorLogsARepeatedInputErrorOnceAndItsRecovery(t *testing.T) {
 	clk := newFakeClock()
 	var failing atomic.Bool
@@ -601,7 +556,7 @@ func TestCollectorLogsARepeatedInputErrorOnceAndItsRecovery(t *testing.T) {
 		acc.AddFields("ok", map[string]any{"v": 1}, nil, time.Time{})
 		return nil
 	}}
-	logs := &lockedBuffer{}
+	logs := &testenv.SyncBuffer{}
 	c, reg := newCollector(t, collector.Options{
 		Clock: clk, Output: &recordingOutput{},
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
@@ -618,14 +573,14 @@ func TestCollectorLogsARepeatedInputErrorOnceAndItsRecovery(t *testing.T) {
 		clk.Advance(time.Second)
 		waitFor(t, "next failure", errorsCounted(float64(i)))
 	}
-	if n := logs.count("input error"); n != 1 {
-		t.Errorf("4 identical failures logged %d times at info or above, want 1:\n%s", n, logs.b.String())
+	if n := strings.Count(logs.String(), "input error"); n != 1 {
+		t.Errorf("4 identical failures logged %d times at info or above, want 1:\n%s", n, logs.String())
 	}
 	failing.Store(false)
 	clk.Advance(time.Second)
-	waitFor(t, "recovery logged", func() bool { return logs.count("input recovered") == 1 })
+	waitFor(t, "recovery logged", func() bool { return strings.Count(logs.String(), "input recovered") == 1 })
 	failing.Store(true)
 	clk.Advance(time.Second)
 	waitFor(t, "failure after recovery", errorsCounted(5))
-	waitFor(t, "a failure after recovery to be logged again", func() bool { return logs.count("input error") == 2 })
+	waitFor(t, "a failure after recovery to be logged again", func() bool { return strings.Count(logs.String(), "input error") == 2 })
 }

@@ -125,20 +125,7 @@ func scalar(t testing.TB, url, q string) int64 {
 
 func metricValue(t testing.TB, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
+	return testenv.Metric(t, reg, name, nil)
 }
 
 func consumerSettled(t testing.TB, js jetstream.JetStream) (bool, string) {

@@ -1,12 +1,10 @@
 package bus_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -337,7 +335,7 @@ func TestConnectWithRetryWaitsForTheServer(t *testing.T) {
 func TestConnectReconnectsAfterServerRestart(t *testing.T) {
 	dir, port := t.TempDir(), testenv.FreePort(t)
 	srv := testenv.NATSAt(t, dir, port)
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	nc, err := bus.ConnOptions{URL: srv.ClientURL(), MaxReconnectWait: 100 * time.Millisecond}.
 		Connect(slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
@@ -373,7 +371,7 @@ func TestReconnectLogsNeverShowURLPassword(t *testing.T) {
 	port := testenv.FreePort(t)
 	auth := func(o *server.Options) { o.Port, o.Username, o.Password = port, "swell", secret }
 	srv, _ := startServer(t, auth)
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	nc, err := bus.ConnOptions{
 		URL:              fmt.Sprintf("nats://swell:%s@127.0.0.1:%d", secret, port),
 		MaxReconnectWait: 100 * time.Millisecond,
@@ -393,25 +391,6 @@ func TestReconnectLogsNeverShowURLPassword(t *testing.T) {
 	if strings.Contains(logs.String(), secret) {
 		t.Errorf("logs show the password:\n%s", logs.String())
 	}
-}
-
-// syncBuffer is a log sink that NATS callback goroutines and the test can
-// use at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // waitFor polls cond until it holds or the deadline passes.

@@ -1,7 +1,6 @@
 package standalone
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net"
@@ -20,24 +19,6 @@ import (
 	"github.com/swell-pipeline/swell/internal/testenv"
 )
 
-// syncBuffer is a bytes.Buffer safe to read while Run writes the banner.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type running struct {
 	influxURL string
 	httpURL   string
@@ -46,7 +27,7 @@ type running struct {
 
 func startUp(t *testing.T, dataDir string) running {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	up, err := New(Options{
 		DataDir:       dataDir,
 		NATSHost:      "127.0.0.1",
@@ -223,7 +204,7 @@ func TestUpRejectsBadPorts(t *testing.T) {
 }
 
 func TestUpWithUnreachableInfluxDBFailsBeforeTheBanner(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	up, err := New(Options{
 		DataDir:   t.TempDir(),
 		InfluxURL: "http://127.0.0.1:1",
