@@ -512,3 +512,34 @@ func presetPoint(ctx context.Context, url, lines string) error {
 	}
 	return nil
 }
+
+// A Telegraf-like agent publishes plain NATS messages (no JetStream ack, no
+// Nats-Msg-Id) under swell.metrics.>; the stream captures them and ingest
+// writes them like its own.
+func TestTelegrafStylePublisherIsAValidCollector(t *testing.T) {
+	t.Parallel()
+	srv := testenv.NATS(t)
+	nc, js := testenv.Connect(t, srv.ClientURL())
+	if err := bus.EnsureStreams(t.Context(), js, bus.StreamLimits{}); err != nil {
+		t.Fatal(err)
+	}
+	influx := testenv.Influx(t)
+	startIngest(t, js, influx.URL(), nil)
+
+	// One metric per message, as Telegraf's outputs.nats sends them, with
+	// and without a timestamp.
+	msgs := []string{
+		"telegraf_cpu,cpu=cpu-total,host=tg1 usage_idle=97.5,usage_user=1.5 1767225600000000000\n",
+		"telegraf_cpu,cpu=cpu0,host=tg1 usage_idle=96,usage_user=2 1767225600000000000\n",
+		"telegraf_cpu,cpu=cpu1,host=tg1 usage_idle=99,usage_user=0.5\n",
+	}
+	for _, m := range msgs {
+		if err := nc.Publish("swell.metrics.telegraf-tg1", []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitForCount(t, influx.URL(), "telegraf_cpu", int64(len(msgs)), 30*time.Second)
+}
