@@ -37,6 +37,9 @@ func (n *natsFlags) register(fs *pflag.FlagSet, defaultURL, urlHelp string) {
 // agentFlags are `swell agent`'s own flags; `swell up` takes them too.
 type agentFlags struct {
 	node           string
+	addr           string
+	cpus           float64
+	mem            float64
 	labels         string
 	tags           string
 	interval       time.Duration
@@ -54,6 +57,9 @@ func (a *agentFlags) register(fs *pflag.FlagSet) {
 	a.spoolMax = 256 << 20
 	fs.StringVar(&a.node, "node", host, "this node's name")
 	fs.StringVar(&a.labels, "labels", "", "node labels for the scheduler, k=v,k=v")
+	fs.StringVar(&a.addr, "addr", "127.0.0.1", "this node's IP address: published container ports bind to it")
+	fs.Float64Var(&a.cpus, "cpus", 0, "CPUs this node offers to the scheduler (default: all of the host's)")
+	fs.Float64Var(&a.mem, "mem", 0, "memory in MiB this node offers to the scheduler (default: all of the host's)")
 	fs.StringVar(&a.tags, "tags", "", "tags added to every point, k=v,k=v (like Telegraf's global_tags)")
 	fs.DurationVar(&a.interval, "interval", 10*time.Second, "collection interval")
 	fs.DurationVar(&a.flushInterval, "flush-interval", time.Second, "longest a point waits before it is published")
@@ -83,6 +89,10 @@ func (a *agentFlags) options() (agent.Options, error) {
 	}
 	return agent.Options{
 		Node:           a.node,
+		Addr:           a.addr,
+		CPUs:           a.cpus,
+		MemMiB:         a.mem,
+		Version:        version,
 		Labels:         labels,
 		Tags:           tags,
 		Interval:       a.interval,

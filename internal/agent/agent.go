@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/swell-pipeline/swell/collector"
@@ -36,6 +38,13 @@ type Options struct {
 	Tags map[string]string
 	// Labels describe the node to the scheduler (rack, zone, …).
 	Labels map[string]string
+	// Addr is the node's address: published container ports bind to it.
+	Addr string
+	// CPUs and MemMiB are the capacity offered to the scheduler (0: the host's).
+	CPUs   float64
+	MemMiB float64
+	// Version is swell's version, shown in the node record.
+	Version string
 
 	// Interval is the default collection interval (default 10s).
 	Interval time.Duration
@@ -98,6 +107,15 @@ func New(o Options) (*Agent, error) {
 	}
 	if o.DataDir == "" {
 		return nil, errors.New("agent: no data dir (--data-dir) for the spool")
+	}
+	if o.CPUs < 0 || o.MemMiB < 0 {
+		return nil, fmt.Errorf("agent: --cpus %v and --mem %v must not be negative", o.CPUs, o.MemMiB)
+	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1"
+	}
+	if net.ParseIP(o.Addr) == nil {
+		return nil, fmt.Errorf("agent: --addr %q is not an IP address", o.Addr)
 	}
 	// An empty URL without a connection means the caller hands one over
 	// later (swell up builds its agent before NATS runs, to fail fast).
@@ -246,9 +264,24 @@ func (a *Agent) Run(ctx context.Context) error {
 	outErr := make(chan error, 1)
 	go func() { outErr <- out.Run(outCtx) }()
 
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("agent: jetstream: %w", err)
+	}
+	node, err := a.nodeRecord(ctx)
+	if err != nil {
+		return err
+	}
+	regDone := make(chan struct{})
+	go func() {
+		defer close(regDone)
+		a.register(ctx, js, node)
+	}()
+
 	a.setRunning(true)
 	colErr := col.Run(ctx)
 	a.setRunning(false)
+	<-regDone
 	stopOut()
 	if err := <-outErr; err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("agent: output: %w", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/swell-pipeline/swell/internal/bus"
+	"github.com/swell-pipeline/swell/internal/state"
 	"github.com/swell-pipeline/swell/internal/testenv"
 )
 
@@ -167,6 +168,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 			o.InputIntervals = map[string]time.Duration{"mem": time.Second}
 		}, `--input-interval names "mem"`},
 		{"two NATS auth methods", func(o *Options) { o.NATS.User, o.NATS.Token = "u", "t" }, "choose one of"},
+		{"address that is not an IP", func(o *Options) { o.Addr = "node1.local" }, `--addr "node1.local" is not an IP address`},
+		{"negative capacity", func(o *Options) { o.MemMiB = -1 }, "must not be negative"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -188,5 +191,62 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestAgentRegistersItsNodeAndHeartbeats(t *testing.T) {
+	ns := testenv.NATS(t)
+	_, js := testenv.Connect(t, ns.ClientURL())
+	run := func(o Options) {
+		ag, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- ag.Run(ctx) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	base := Options{NATS: bus.ConnOptions{URL: ns.ClientURL()}, Inputs: []string{"mem"}, Interval: time.Second}
+	given := base
+	given.Node, given.DataDir = "node-a", t.TempDir()
+	given.Labels, given.Addr, given.CPUs, given.MemMiB = map[string]string{"rack": "r1"}, "127.0.0.2", 1.5, 512
+	run(given)
+	host := base
+	host.Node, host.DataDir = "node-b", t.TempDir()
+	run(host)
+
+	var nodes []state.Node
+	waitUntil(t, "both nodes registered", func() bool {
+		kv, err := js.KeyValue(t.Context(), bus.BucketNodes)
+		if err != nil {
+			return false
+		}
+		nodes, err = state.Nodes(t.Context(), kv)
+		return err == nil && len(nodes) == 2
+	})
+	a, b := nodes[0], nodes[1]
+	if a.Name != "node-a" || a.Addr != "127.0.0.2" || a.CPUs != 1.5 || a.MemMiB != 512 || a.Labels["rack"] != "r1" {
+		t.Errorf("node-a registered as %+v", a)
+	}
+	if b.Name != "node-b" || b.Addr != "127.0.0.1" || b.CPUs < 1 || b.MemMiB < 64 {
+		t.Errorf("node-b (host capacity, default addr) registered as %+v", b)
+	}
+	first := a.Heartbeat
+	waitUntil(t, "a later heartbeat", func() bool {
+		kv, err := js.KeyValue(t.Context(), bus.BucketNodes)
+		if err != nil {
+			return false
+		}
+		ns, err := state.Nodes(t.Context(), kv)
+		return err == nil && len(ns) == 2 && ns[0].Heartbeat.After(first)
+	})
+	if !a.Alive(a.Heartbeat.Add(time.Second), 10*time.Second) || a.Alive(a.Heartbeat.Add(11*time.Second), 10*time.Second) {
+		t.Error("Alive does not follow the heartbeat and timeout")
 	}
 }

@@ -98,6 +98,12 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: jetstream: %w", err)
 	}
+	if err := bus.EnsureKV(ctx, js, o.Limits.Replicas); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("server: %w", err)
+	}
 	ing, err := ingest.New(ingest.Options{
 		JS:         js,
 		Conn:       nc,
