@@ -22,6 +22,9 @@ const (
 	BucketInstances = "swell_instances"
 	// BucketAlerts holds alert state, notification log and silences.
 	BucketAlerts = "swell_alerts"
+	// BucketLeader holds the leader lease; its TTL is the lease (see
+	// internal/leader, which creates it).
+	BucketLeader = "swell_leader"
 )
 
 // StateBuckets are the buckets EnsureKV creates.
