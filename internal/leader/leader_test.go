@@ -91,7 +91,9 @@ func TestStandbyTakesOverWhenTheLeaderStopsCleanly(t *testing.T) {
 		t.Errorf("Current = %q, %v; want a", id, err)
 	}
 	a.cancel()
-	<-a.done
+	if err := <-a.done; err != nil {
+		t.Errorf("a: Run: %v", err)
+	}
 	a.done <- nil // for the cleanup
 	// A released lease is taken within one refresh, not a whole lease.
 	waitUntil(t, 2*time.Second, "b leads after a released the lease", b.e.IsLeader)
