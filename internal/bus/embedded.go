@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -26,6 +27,15 @@ type EmbeddedOptions struct {
 	// MaxStore caps JetStream file storage in bytes (0: NATS' default, a share of the disk).
 	MaxStore int64
 	Logger   *slog.Logger
+
+	// ClusterName joins the server to a NATS cluster of that name, with
+	// JetStream clustered so streams and KV buckets can be replicated (R3).
+	// ServerName must then differ per server.
+	ClusterName string
+	// ClusterPort is this server's route port (0: a free one).
+	ClusterPort int
+	// Routes are the route URLs of the other servers (nats-route://host:port).
+	Routes []string
 }
 
 // Embedded is a running in-process NATS server with JetStream.
@@ -61,6 +71,20 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		NoSigs:                true,
 		MaxPayload:            8 << 20,
 		DisableShortFirstPing: true,
+	}
+	if o.ClusterName != "" {
+		cport := o.ClusterPort
+		if cport == 0 {
+			cport = server.RANDOM_PORT
+		}
+		opts.Cluster = server.ClusterOpts{Name: o.ClusterName, Host: host, Port: cport}
+		for _, r := range o.Routes {
+			u, err := url.Parse(r)
+			if err != nil {
+				return nil, fmt.Errorf("nats: route %q: %w", r, err)
+			}
+			opts.Routes = append(opts.Routes, u)
+		}
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {

@@ -138,3 +138,54 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestLeaseOnAThreeNodeNATSCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node NATS cluster (-short)")
+	}
+	servers := testenv.NATSCluster(t, 3)
+	all := servers[0].ClientURL() + "," + servers[1].ClientURL() + "," + servers[2].ClientURL()
+
+	// a talks to the whole cluster, b only to server 2; the lease is R3.
+	_, jsA := testenv.Connect(t, all)
+	_, jsB := testenv.Connect(t, servers[2].ClientURL())
+	newCandidate := func(js jetstream.JetStream, id string) *candidate {
+		e, err := New(Options{JS: js, ID: id, Replicas: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		c := &candidate{e: e, cancel: cancel, done: make(chan error, 1)}
+		go func() {
+			c.done <- e.Run(ctx, func(ctx context.Context) {
+				c.terms.Add(1)
+				c.leading.Add(1)
+				<-ctx.Done()
+				c.leading.Add(-1)
+			})
+		}()
+		t.Cleanup(func() { cancel(); <-c.done })
+		return c
+	}
+	a := newCandidate(jsA, "a")
+	waitUntil(t, 15*time.Second, "a leads", a.e.IsLeader)
+	b := newCandidate(jsB, "b")
+	stop := make(chan struct{})
+	overlaps := watchOverlap(a, b, stop)
+
+	// Losing one NATS server does not move the lease: a reconnects to the
+	// others and keeps refreshing it.
+	servers[0].Shutdown()
+	time.Sleep(2 * DefaultLease)
+	if !a.e.IsLeader() || a.terms.Load() != 1 || b.e.IsLeader() {
+		t.Fatalf("after one NATS server died: a leads %v (terms %d), b leads %v", a.e.IsLeader(), a.terms.Load(), b.e.IsLeader())
+	}
+
+	// The leader itself dies: b, on another server, takes over.
+	a.cancel()
+	waitUntil(t, 10*time.Second, "b leads after a stopped", b.e.IsLeader)
+	close(stop)
+	if n := overlaps.Load(); n > 0 {
+		t.Errorf("both led at once in %d samples", n)
+	}
+}

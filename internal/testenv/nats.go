@@ -1,8 +1,11 @@
 package testenv
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -54,4 +57,75 @@ func FreePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// NATSCluster starts a cluster of n embedded servers with clustered
+// JetStream, each with its own store dir, client port and route port, and
+// waits until JetStream answers on every one.
+func NATSCluster(t testing.TB, n int) []*bus.Embedded {
+	t.Helper()
+	opts := clusterOptions(t, n)
+	servers := make([]*bus.Embedded, n)
+	errs := make(chan error, n)
+	for i := range opts {
+		go func() {
+			srv, err := bus.StartEmbedded(opts[i])
+			servers[i] = srv
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("start NATS cluster: %v", err)
+		}
+	}
+	for _, s := range servers {
+		t.Cleanup(s.Shutdown)
+	}
+	for _, s := range servers {
+		waitJetStream(t, s.ClientURL())
+	}
+	return servers
+}
+
+func clusterOptions(t testing.TB, n int) []bus.EmbeddedOptions {
+	t.Helper()
+	routes := make([]string, n)
+	cports := make([]int, n)
+	for i := range n {
+		cports[i] = FreePort(t)
+		routes[i] = fmt.Sprintf("nats-route://127.0.0.1:%d", cports[i])
+	}
+	opts := make([]bus.EmbeddedOptions, n)
+	for i := range n {
+		opts[i] = bus.EmbeddedOptions{
+			StoreDir:    t.TempDir(),
+			ServerName:  fmt.Sprintf("swell-test-%d", i),
+			ClusterName: "swell-test",
+			ClusterPort: cports[i],
+			Routes:      routes,
+		}
+	}
+	return opts
+}
+
+// waitJetStream waits until a clustered JetStream has elected its meta
+// leader and answers account requests through url.
+func waitJetStream(t testing.TB, url string) {
+	t.Helper()
+	nc, js := Connect(t, url)
+	defer nc.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := js.AccountInfo(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("JetStream at %s not ready within 30s: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
