@@ -164,7 +164,12 @@ func TestLeaseOnAThreeNodeNATSCluster(t *testing.T) {
 				c.leading.Add(-1)
 			})
 		}()
-		t.Cleanup(func() { cancel(); <-c.done })
+		t.Cleanup(func() {
+			cancel()
+			if err := <-c.done; err != nil {
+				t.Errorf("%s: Run: %v", id, err)
+			}
+		})
 		return c
 	}
 	a := newCandidate(jsA, "a")
