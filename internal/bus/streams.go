@@ -71,10 +71,27 @@ func DeadLetterStreamConfig(l StreamLimits) jetstream.StreamConfig {
 	}
 }
 
+// EventsStreamConfig is the configuration of SWELL_EVENTS: 30 days, 1 GiB.
+func EventsStreamConfig(l StreamLimits) jetstream.StreamConfig {
+	l = l.withDefaults()
+	return jetstream.StreamConfig{
+		Name:        StreamEvents,
+		Description: "swell decisions and observations (JSON)",
+		Subjects:    []string{SubjectEventsAll},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		MaxAge:      30 * 24 * time.Hour,
+		MaxBytes:    min(l.MaxBytes, 1<<30),
+		Replicas:    l.Replicas,
+		Duplicates:  l.Duplicates,
+	}
+}
+
 // EnsureStreams creates or updates the streams the metrics pipeline needs.
 // It is idempotent; every server and `swell up` calls it at start.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, l StreamLimits) error {
-	for _, cfg := range []jetstream.StreamConfig{MetricsStreamConfig(l), DeadLetterStreamConfig(l)} {
+	for _, cfg := range []jetstream.StreamConfig{MetricsStreamConfig(l), DeadLetterStreamConfig(l), EventsStreamConfig(l)} {
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("nats: create or update stream %s: %w", cfg.Name, err)
 		}

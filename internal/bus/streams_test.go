@@ -32,7 +32,7 @@ func streamConfig(t *testing.T, js jetstream.JetStream, name string) jetstream.S
 	return st.CachedInfo().Config
 }
 
-func TestEnsureStreamsCreatesBothStreamsIdempotently(t *testing.T) {
+func TestEnsureStreamsCreatesTheStreamsIdempotently(t *testing.T) {
 	srv := testenv.NATS(t)
 	_, js := testenv.Connect(t, srv.ClientURL())
 	for i := range 2 {
@@ -71,7 +71,7 @@ func TestEnsureStreamsCreatesBothStreamsIdempotently(t *testing.T) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	if want := []string{bus.StreamDeadLetter, bus.StreamMetrics}; !slices.Equal(names, want) {
+	if want := []string{bus.StreamDeadLetter, bus.StreamEvents, bus.StreamMetrics}; !slices.Equal(names, want) {
 		t.Errorf("streams %v, want exactly %v", names, want)
 	}
 }

@@ -23,6 +23,11 @@ const (
 	// HeaderDeadLetterSource names the subject the rejected line came from.
 	HeaderDeadLetterSource = "Swell-Source-Subject"
 
+	// StreamEvents keeps swell's decisions as JSON (internal/events).
+	StreamEvents = "SWELL_EVENTS"
+	// SubjectEventsAll matches every event subject, swell.events.<type>.<about>.
+	SubjectEventsAll = "swell.events.>"
+
 	// ConsumerIngest is the durable consumer shared by ingest workers.
 	ConsumerIngest = "swell-ingest"
 )
