@@ -30,6 +30,9 @@ type Options struct {
 	// Gatherer serves /metrics.
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
+	// Token guards the API routes (/v1/…) with a bearer token; /healthz and
+	// /metrics stay open for probes and scrapers.
+	Token string
 }
 
 // Server serves /healthz, /metrics and the routes added with Handle.
@@ -69,8 +72,10 @@ func (s *Server) AddCheck(name string, c Check) {
 	s.checks[name] = c
 }
 
-// Handle adds a route (Go 1.22 pattern syntax).
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// Handle adds an API route (Go 1.22 pattern syntax), behind the token.
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, withToken(s.opts.Token, h))
+}
 
 // Listen binds the address. Run calls it if it was not called before;
 // callers that need the bound address first (port 0) call it themselves.

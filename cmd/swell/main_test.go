@@ -39,6 +39,10 @@ func TestBadConfigurationIsOneClearLine(t *testing.T) {
 		{"collect without --once", []string{"collect"}, nil, "collect needs --once"},
 		{"data dir that cannot be created", []string{"up", "--data-dir", "/proc/swell-cannot-exist/data"}, nil, "data dir /proc/swell-cannot-exist/data: cannot create it"},
 		{"bad ingest workers", []string{"server", "--ingest-workers", "0"}, nil, "--ingest-workers 0"},
+		{"API open to others without a token", []string{"server", "--http", "0.0.0.0:7070"}, nil, "set --api-token"},
+		{"get from a server that is down", []string{"get", "nodes", "--server", "127.0.0.1:1"}, nil, "cannot reach the swell server at http://127.0.0.1:1"},
+		{"get with a bad output format", []string{"get", "nodes", "-o", "xml"}, nil, `-o "xml": want table, json or yaml`},
+		{"get something unknown", []string{"get", "pods"}, nil, `cannot get "pods"`},
 		{"unreachable NATS at server start", []string{"server", "--nats-url", "nats://127.0.0.1:1", "--http", "127.0.0.1:0"}, nil, "nats: connect to nats://127.0.0.1:1"},
 	}
 	for _, tc := range tests {

@@ -12,6 +12,7 @@ func newServerCmd(g *globals) *cobra.Command {
 		nf      natsFlags
 		sf      serverFlags
 		httpAdr string
+		token   string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -36,13 +37,17 @@ written go, with the reason, to swell.deadletter.metrics.`,
 			if err != nil {
 				return err
 			}
-			hs, err := api.New(api.Options{Addr: httpAdr, Gatherer: reg, Logger: g.logger})
+			if err := api.CheckTokenConfig(httpAdr, token); err != nil {
+				return err
+			}
+			hs, err := api.New(api.Options{Addr: httpAdr, Gatherer: reg, Logger: g.logger, Token: token})
 			if err != nil {
 				return err
 			}
 			for name, c := range srv.Checks() {
 				hs.AddCheck(name, c)
 			}
+			api.RegisterRead(hs, srv.Reader(), api.ReadOptions{})
 			return runAll(cmd.Context(), map[string]func(ctxT) error{"server": srv.Run, "http": hs.Run})
 		},
 	}
@@ -50,5 +55,6 @@ written go, with the reason, to swell.deadletter.metrics.`,
 	nf.register(fs, "nats://127.0.0.1:4222", "NATS server(s), comma-separated")
 	sf.register(fs, true)
 	fs.StringVar(&httpAdr, "http", "127.0.0.1:7070", "address for /healthz, /metrics and the API")
+	fs.StringVar(&token, "api-token", "", "bearer token the API requires (required when --http is not loopback; prefer SWELL_API_TOKEN)")
 	return cmd
 }

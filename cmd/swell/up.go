@@ -52,6 +52,7 @@ Every 'swell agent' flag configures the local agent.`,
 	fs := cmd.Flags()
 	fs.StringVar(&o.DataDir, "data-dir", "./data", "where NATS, InfluxDB, the spool and Grafana provisioning keep their files")
 	fs.StringVar(&o.HTTPAddr, "http", "127.0.0.1:7070", "address for /healthz, /metrics and the API")
+	fs.StringVar(&o.APIToken, "api-token", "", "bearer token the API requires (required when --http is not loopback; prefer SWELL_API_TOKEN)")
 	fs.StringVar(&o.NATSHost, "nats-host", "127.0.0.1", "embedded NATS listen host")
 	fs.IntVar(&o.NATSPort, "nats-port", 4222, "embedded NATS port")
 	fs.StringVar(&sf.influx.URL, "influx-url", "", "use this InfluxDB instead of starting influxd")

@@ -44,6 +44,7 @@ type Server struct {
 	// Set by Run, read by the health checks from the HTTP goroutines.
 	ing atomic.Pointer[ingest.Ingest]
 	nc  atomic.Pointer[nats.Conn]
+	js  atomic.Pointer[jetstream.JetStream]
 	// ready is closed once the start-up checks passed.
 	ready chan struct{}
 }
@@ -104,6 +105,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("server: %w", err)
 	}
+	s.js.Store(&js)
 	ing, err := ingest.New(ingest.Options{
 		JS:         js,
 		Conn:       nc,

@@ -41,8 +41,10 @@ type Options struct {
 	InfluxPort    int
 	InfluxdBinary string
 
-	// HTTPAddr serves /healthz and /metrics (and later the API).
+	// HTTPAddr serves /healthz, /metrics and the API.
 	HTTPAddr string
+	// APIToken guards the API; required when HTTPAddr is not loopback.
+	APIToken string
 	// NoAgent runs without the local agent.
 	NoAgent bool
 
@@ -93,6 +95,9 @@ func New(o Options) (*Up, error) {
 	}
 	if _, _, err := net.SplitHostPort(o.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("up: --http %q: want host:port", o.HTTPAddr)
+	}
+	if err := api.CheckTokenConfig(o.HTTPAddr, o.APIToken); err != nil {
+		return nil, fmt.Errorf("up: %w", err)
 	}
 	return &Up{opts: o, log: o.Logger}, nil
 }
@@ -189,10 +194,11 @@ func (u *Up) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	httpSrv, err := api.New(api.Options{Addr: o.HTTPAddr, Gatherer: o.Registry, Logger: o.Logger})
+	httpSrv, err := api.New(api.Options{Addr: o.HTTPAddr, Gatherer: o.Registry, Logger: o.Logger, Token: o.APIToken})
 	if err != nil {
 		return fmt.Errorf("up: %w", err)
 	}
+	api.RegisterRead(httpSrv, srv.Reader(), api.ReadOptions{})
 	for name, c := range srv.Checks() {
 		httpSrv.AddCheck(name, c)
 	}
@@ -265,7 +271,7 @@ func (u *Up) Run(ctx context.Context) error {
 	}
 	fmt.Fprintf(o.Out, `swell is up.
   node        %s
-  HTTP        http://%s  (/healthz, /metrics)
+  HTTP        http://%s  (/healthz, /metrics, API /v1/…)
   NATS        %s  (%s)
   InfluxDB    %s  database %q (%s)
   Grafana     provisioning in %s

@@ -15,6 +15,7 @@ import (
 
 	"github.com/swell-pipeline/swell/api"
 	"github.com/swell-pipeline/swell/internal/agent"
+	"github.com/swell-pipeline/swell/internal/events"
 	"github.com/swell-pipeline/swell/internal/server"
 	"github.com/swell-pipeline/swell/internal/testenv"
 )
@@ -22,6 +23,7 @@ import (
 type running struct {
 	influxURL string
 	httpURL   string
+	natsURL   string
 	stop      func() error
 }
 
@@ -84,6 +86,9 @@ func startUp(t *testing.T, dataDir string) running {
 		}
 		if len(f) >= 2 && f[0] == "HTTP" {
 			r.httpURL = f[1]
+		}
+		if len(f) >= 2 && f[0] == "NATS" {
+			r.natsURL = f[1]
 		}
 	}
 	if r.influxURL == "" || r.httpURL == "" {
@@ -152,6 +157,25 @@ func TestUpCollectsIntoInfluxDBAndRestartsWithoutLoss(t *testing.T) {
 		if rep.Checks[c] != "ok" {
 			t.Errorf("check %s = %q", c, rep.Checks[c])
 		}
+	}
+
+	// The API answers from the same state: the local agent's node, and
+	// events published on the bus.
+	c, err := api.NewClient(r.httpURL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := c.Nodes(t.Context())
+	if err != nil || len(nodes) != 1 || nodes[0].Name != "test-node" || nodes[0].Status != api.NodeReady {
+		t.Errorf("nodes = %+v, %v", nodes, err)
+	}
+	_, js := testenv.Connect(t, r.natsURL)
+	if _, err := events.NewPublisher(js, nil).Publish(t.Context(), events.Event{Type: events.Node, Node: "test-node", To: "ready", Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := c.Events(t.Context(), events.Filter{Type: events.Node})
+	if err != nil || len(evs) != 1 || evs[0].Reason != "test" {
+		t.Errorf("events = %+v, %v", evs, err)
 	}
 
 	written := countMem(t, r.influxURL)

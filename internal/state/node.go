@@ -53,25 +53,60 @@ func PutNode(ctx context.Context, kv jetstream.KeyValue, n Node) error {
 
 // Nodes reads every node record, sorted by name.
 func Nodes(ctx context.Context, kv jetstream.KeyValue) ([]Node, error) {
+	var out []Node
+	if err := each(ctx, kv, func(key string, v []byte) error {
+		var n Node
+		if err := json.Unmarshal(v, &n); err != nil {
+			return fmt.Errorf("state: node %s: %w", key, err)
+		}
+		out = append(out, n)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Instances reads every instance record, sorted by service then id.
+func Instances(ctx context.Context, kv jetstream.KeyValue) ([]Instance, error) {
+	var out []Instance
+	if err := each(ctx, kv, func(key string, v []byte) error {
+		var in Instance
+		if err := json.Unmarshal(v, &in); err != nil {
+			return fmt.Errorf("state: instance %s: %w", key, err)
+		}
+		out = append(out, in)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Service != out[j].Service {
+			return out[i].Service < out[j].Service
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// each calls f with every key and value of kv.
+func each(ctx context.Context, kv jetstream.KeyValue, f func(key string, value []byte) error) error {
 	lister, err := kv.ListKeys(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("state: list %s: %w", bus.BucketNodes, err)
+		return fmt.Errorf("state: list %s: %w", kv.Bucket(), err)
 	}
-	var out []Node
 	for key := range lister.Keys() {
 		e, err := kv.Get(ctx, key)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue // removed between list and get
 		}
 		if err != nil {
-			return nil, fmt.Errorf("state: get node %s: %w", key, err)
+			return fmt.Errorf("state: get %s in %s: %w", key, kv.Bucket(), err)
 		}
-		var n Node
-		if err := json.Unmarshal(e.Value(), &n); err != nil {
-			return nil, fmt.Errorf("state: node %s: %w", key, err)
+		if err := f(key, e.Value()); err != nil {
+			return err
 		}
-		out = append(out, n)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return nil
 }
