@@ -63,7 +63,10 @@ A flag on the command line wins over the environment.`,
 		newAgentCmd(g),
 		newServerCmd(g),
 		newCollectCmd(g),
+		newGetCmd(g),
 		newVersionCmd(g),
+		newImportCmd(g),
+		newBenchCmd(g),
 	)
 	return root
 }
