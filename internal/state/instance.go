@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/swell-pipeline/swell/internal/bus"
+	"github.com/swell-pipeline/swell/spec"
 )
 
 // InstanceState is where an instance is in its life.
@@ -48,6 +49,9 @@ type Placement struct {
 	// Reason is why the scheduler placed or stopped it (also an event).
 	Reason string    `json:"reason,omitempty"`
 	At     time.Time `json:"at"`
+	// Spec is the service spec of Version, so the agent runs exactly what
+	// was placed even while a newer version is being applied.
+	Spec *spec.Service `json:"spec,omitempty"`
 }
 
 // Key is the placement's key: <node>.<instance>, so an agent watches

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/swell-pipeline/swell/spec"
 )
 
 func TestInstanceJSONHasTheFieldsTheCLIPromises(t *testing.T) {
@@ -60,5 +62,26 @@ func TestStatesAreValid(t *testing.T) {
 	}
 	if InstanceState("zombie").Valid() {
 		t.Error("zombie is valid")
+	}
+}
+
+func TestSpecVersionChangesWithWhatContainersRunOnly(t *testing.T) {
+	base := spec.NewService("/shop/web", "web:1")
+	v := SpecVersion(base)
+	same := base
+	same.Instances = 40
+	same.Priority = 7
+	if SpecVersion(same) != v {
+		t.Error("scaling or re-prioritising changed the version")
+	}
+	changed := base
+	changed.Image = "web:2"
+	if SpecVersion(changed) == v {
+		t.Error("a new image kept the version")
+	}
+	env := base
+	env.Env = map[string]string{"LOG_LEVEL": "debug"}
+	if SpecVersion(env) == v {
+		t.Error("a new env kept the version")
 	}
 }
