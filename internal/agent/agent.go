@@ -79,6 +79,10 @@ type Agent struct {
 
 	mu      sync.Mutex
 	running bool
+
+	// engineRetry is how often a Docker engine that did not answer is
+	// asked again (tests shorten it).
+	engineRetry time.Duration
 }
 
 // New validates the options and builds the inputs; it connects to nothing.
@@ -131,7 +135,7 @@ func New(o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Agent{opts: o, inputs: ins, log: log}, nil
+	return &Agent{opts: o, inputs: ins, log: log, engineRetry: engineRetry}, nil
 }
 
 // InputNames returns the names of the inputs this agent runs.
@@ -278,10 +282,17 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.register(ctx, js, node)
 	}()
 
+	exDone := make(chan struct{})
+	go func() {
+		defer close(exDone)
+		a.runContainers(ctx, js, out)
+	}()
+
 	a.setRunning(true)
 	colErr := col.Run(ctx)
 	a.setRunning(false)
 	<-regDone
+	<-exDone
 	stopOut()
 	if err := <-outErr; err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("agent: output: %w", err)

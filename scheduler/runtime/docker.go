@@ -139,6 +139,9 @@ func dockerConfig(spec Spec) (*container.Config, *container.HostConfig, error) {
 	sort.Strings(env)
 
 	cfg := &container.Config{Image: spec.Image, Cmd: spec.Cmd, Env: env, Labels: labels}
+	if spec.Entrypoint != nil {
+		cfg.Entrypoint = spec.Entrypoint
+	}
 	hostCfg := &container.HostConfig{
 		Resources: container.Resources{
 			NanoCPUs: int64(math.Round(spec.CPUs * 1e9)),

@@ -62,6 +62,9 @@ type Spec struct {
 	// so a rollout can tell old instances from new ones.
 	Version string
 	Image   string
+	// Entrypoint replaces the image's ENTRYPOINT when not nil (a service's
+	// cmd does; its args only replace CMD).
+	Entrypoint []string
 	// Cmd is Docker's CMD: it replaces the image's CMD and is passed to the
 	// image's ENTRYPOINT when it has one. Nil keeps the image's.
 	Cmd []string
