@@ -1,0 +1,3 @@
+// Package telegram sends notifications with the Telegram Bot API's
+// sendMessage method.
+package telegram
