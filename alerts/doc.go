@@ -8,6 +8,10 @@
 //	clock ticks ──Tick──► for / keepFiringFor / deadman / staleness ──► []Transition
 //	Snapshot / Restore ──► state kept in KV across restarts and leader moves
 //	[]Active ──Inhibited──► which alerts a node-down alert silences
+//	[]Transition ──Router.Observe──► notification groups per Route
+//	clock ticks ──Router.Tick──► []Dispatch (groupWait, groupInterval,
+//	    repeatInterval, silences, mute windows, escalation to SMS)
+//	Delivered ──► notification log, kept with the groups in RouterSnapshot
 //
 // Nothing here does I/O or reads the wall clock: the caller (the leader's
 // alert runner) owns the NATS consumer, the KV bucket and the notifiers in

@@ -24,6 +24,12 @@ type decoder struct {
 
 type defaulter interface{ defaults() }
 
+// nodeDecoder is a type that reads its own node (matchers written as a
+// mapping or a list), still reporting through the decoder.
+type nodeDecoder interface {
+	decodeNode(d *decoder, n *yaml.Node, path string)
+}
+
 var durationType = reflect.TypeFor[Duration]()
 
 // fail records a value that could not be decoded; the field keeps its
@@ -54,6 +60,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, anyScalar b
 	if v.Type() == durationType {
 		d.duration(n, v, path)
 		return
+	}
+	if v.CanAddr() {
+		if nd, ok := v.Addr().Interface().(nodeDecoder); ok {
+			nd.decodeNode(d, n, path)
+			return
+		}
 	}
 	switch v.Kind() {
 	case reflect.Pointer:

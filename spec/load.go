@@ -27,7 +27,7 @@ func Kinds() []string { return []string{KindService, KindAlertRule, KindReceiver
 
 // supported says which kinds this version can load; the others are known
 // names (so a typo is told apart from a kind that comes later).
-func supported(kind string) bool { return kind == KindService }
+func supported(kind string) bool { return contains(Kinds(), kind) }
 
 // Document is one document of a file.
 type Document struct {
@@ -37,6 +37,10 @@ type Document struct {
 	Line int    `json:"-"`
 	// Service is set when Kind is Service.
 	Service *Service `json:"service,omitempty"`
+	// AlertRule, Receiver and Route are set for their kinds.
+	AlertRule *AlertRule `json:"alertRule,omitempty"`
+	Receiver  *Receiver  `json:"receiver,omitempty"`
+	Route     *Route     `json:"route,omitempty"`
 }
 
 // Problem is one thing wrong in a file.
@@ -109,6 +113,7 @@ func Load(filename string, data []byte) ([]Document, error) {
 		}
 	}
 	problems = append(problems, crossCheck(docs, lines)...)
+	problems = append(problems, crossCheckAlerts(docs, lines)...)
 	if len(problems) > 0 {
 		sort.SliceStable(problems, func(i, j int) bool { return problems[i].Line < problems[j].Line })
 		return nil, &Error{File: filename, Problems: problems}
@@ -152,6 +157,14 @@ func loadDocument(file string, root *yaml.Node) (*Document, map[string]int, []Pr
 		return nil, nil, []Problem{{Line: kindLine, Field: "kind", Msg: msg + "; known kinds: " + strings.Join(Kinds(), ", ")}}
 	case !supported(kind):
 		return nil, nil, []Problem{{Line: kindLine, Msg: fmt.Sprintf("kind %s is not supported yet by this swell version", kind)}}
+	}
+	switch kind {
+	case KindAlertRule:
+		return loadAlertRule(file, root)
+	case KindReceiver:
+		return loadReceiver(file, root)
+	case KindRoute:
+		return loadRoute(file, root)
 	}
 	d := &decoder{lines: map[string]int{}, bad: map[string]bool{}}
 	var s Service
