@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/swell-pipeline/swell/internal/events"
 	"github.com/swell-pipeline/swell/internal/state"
+	"github.com/swell-pipeline/swell/spec"
 )
 
 // Client talks to a swell server's API; the CLI uses it.
@@ -41,9 +43,22 @@ func NewClient(base, token string) (*Client, error) {
 
 // get fetches path and decodes the JSON answer into out.
 func (c *Client) get(ctx context.Context, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+path, nil)
+	return c.do(ctx, http.MethodGet, path, "", nil, out)
+}
+
+// do sends a request and decodes the JSON answer into out (unless nil).
+// An error answer becomes an error with the server's message.
+func (c *Client) do(ctx context.Context, method, path, contentType string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, rd)
 	if err != nil {
 		return err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
@@ -53,18 +68,27 @@ func (c *Client) get(ctx context.Context, path string, out any) error {
 		return fmt.Errorf("cannot reach the swell server at %s: %w (is it running? see --server)", c.Base, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return fmt.Errorf("read answer of %s: %w", path, err)
 	}
 	if resp.StatusCode/100 != 2 {
+		var ae ApplyErrorBody
+		if json.Unmarshal(data, &ae) == nil && len(ae.Problems) > 0 {
+			// The file's own problems, exactly as swell would print them
+			// locally: file:line: field: message.
+			return &spec.Error{File: ae.File, Problems: ae.Problems}
+		}
 		var e ErrorBody
-		if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
 			return fmt.Errorf("server: %s", e.Error)
 		}
-		return fmt.Errorf("server answered %s for %s", resp.Status, path)
+		return fmt.Errorf("server answered %s for %s %s", resp.Status, method, path)
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("decode answer of %s: %w", path, err)
 	}
 	return nil
@@ -103,4 +127,69 @@ func (c *Client) Events(ctx context.Context, f events.Filter) ([]events.Event, e
 	}
 	var out []events.Event
 	return out, c.get(ctx, path, &out)
+}
+
+// servicePath is the API path of a service id ("/shop/web"), with each
+// segment escaped.
+func servicePath(id string) string {
+	parts := strings.Split(strings.Trim(id, "/"), "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return "/v1/services/" + strings.Join(parts, "/")
+}
+
+// Apply sends a YAML or JSON file; name is used in error messages. A file
+// with problems comes back as a *spec.Error and nothing of it is stored.
+func (c *Client) Apply(ctx context.Context, name string, data []byte) ([]ApplyResult, error) {
+	var out []ApplyResult
+	return out, c.do(ctx, http.MethodPost, "/v1/apply?file="+url.QueryEscape(name), "application/yaml", data, &out)
+}
+
+// Services lists the services with their instance counts.
+func (c *Client) Services(ctx context.Context) ([]ServiceView, error) {
+	var out []ServiceView
+	return out, c.get(ctx, "/v1/services", &out)
+}
+
+// Service returns one service.
+func (c *Client) Service(ctx context.Context, id string) (ServiceView, error) {
+	var out ServiceView
+	return out, c.get(ctx, servicePath(id), &out)
+}
+
+// DeleteService deletes a service; its instances stop.
+func (c *Client) DeleteService(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, servicePath(id), "", nil, nil)
+}
+
+// Scale sets a service's instance count.
+func (c *Client) Scale(ctx context.Context, id string, instances int) (ScaleResult, error) {
+	body, _ := json.Marshal(ScaleRequest{Instances: &instances})
+	var out ScaleResult
+	return out, c.do(ctx, http.MethodPost, servicePath(id)+"/scale", "application/json", body, &out)
+}
+
+// Drain cordons a node: it takes nothing new and its instances move off.
+func (c *Client) Drain(ctx context.Context, node string) (CordonResult, error) {
+	var out CordonResult
+	return out, c.do(ctx, http.MethodPost, "/v1/nodes/"+url.PathEscape(node)+"/drain", "", nil, &out)
+}
+
+// Uncordon lets a node take instances again.
+func (c *Client) Uncordon(ctx context.Context, node string) (CordonResult, error) {
+	var out CordonResult
+	return out, c.do(ctx, http.MethodPost, "/v1/nodes/"+url.PathEscape(node)+"/uncordon", "", nil, &out)
+}
+
+// Explain says why a service's instances are pending.
+func (c *Client) Explain(ctx context.Context, id string) (ExplainView, error) {
+	var out ExplainView
+	return out, c.get(ctx, servicePath(id)+"/explain", &out)
+}
+
+// Rollout returns a service's rollout progress.
+func (c *Client) Rollout(ctx context.Context, id string) (RolloutView, error) {
+	var out RolloutView
+	return out, c.get(ctx, servicePath(id)+"/rollout", &out)
 }

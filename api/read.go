@@ -32,6 +32,14 @@ const (
 type NodeView struct {
 	state.Node
 	Status NodeStatus `json:"status"`
+	// Cordoned is true from swell drain until swell uncordon.
+	Cordoned bool `json:"cordoned"`
+}
+
+// CordonReader is what a StateReader also implements when it can tell
+// which nodes are cordoned.
+type CordonReader interface {
+	Cordons(ctx context.Context) (map[string]state.Cordon, error)
 }
 
 // ReadOptions configures the read routes.
@@ -56,10 +64,18 @@ func RegisterRead(s *Server, r StateReader, o ReadOptions) {
 			WriteError(w, http.StatusServiceUnavailable, "cannot read nodes: "+err.Error())
 			return
 		}
+		var cordons map[string]state.Cordon
+		if cr, ok := r.(CordonReader); ok {
+			if cordons, err = cr.Cordons(req.Context()); err != nil {
+				WriteError(w, http.StatusServiceUnavailable, "cannot read cordons: "+err.Error())
+				return
+			}
+		}
 		now := o.Now()
 		out := make([]NodeView, len(nodes))
 		for i, n := range nodes {
-			out[i] = NodeView{Node: n, Status: NodeLost}
+			_, cordoned := cordons[n.Name]
+			out[i] = NodeView{Node: n, Status: NodeLost, Cordoned: cordoned}
 			if n.Alive(now, o.NodeTimeout) {
 				out[i].Status = NodeReady
 			}

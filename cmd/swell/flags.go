@@ -108,11 +108,13 @@ func (a *agentFlags) options() (agent.Options, error) {
 
 // serverFlags are `swell server`'s own flags; `swell up` takes them too.
 type serverFlags struct {
-	influx   ingest.InfluxOptions
-	workers  int
-	maxAge   time.Duration
-	maxBytes byteSize
-	replicas int
+	name        string
+	nodeTimeout time.Duration
+	influx      ingest.InfluxOptions
+	workers     int
+	maxAge      time.Duration
+	maxBytes    byteSize
+	replicas    int
 }
 
 func (s *serverFlags) register(fs *pflag.FlagSet, withURL bool) {
@@ -128,6 +130,8 @@ func (s *serverFlags) register(fs *pflag.FlagSet, withURL bool) {
 	s.maxBytes = 10 << 30
 	fs.Var(&s.maxBytes, "stream-max-bytes", "size cap of the metrics stream in NATS (e.g. 10GiB)")
 	fs.IntVar(&s.replicas, "stream-replicas", 1, "JetStream replicas for swell's streams (3 in a NATS cluster)")
+	fs.DurationVar(&s.nodeTimeout, "node-timeout", 10*time.Second, "a node silent this long is lost and its instances are replaced elsewhere")
+	fs.StringVar(&s.name, "server-name", "", "this server's name in the leader election (default: hostname:pid)")
 }
 
 func (s *serverFlags) options() (server.Options, error) {
@@ -141,6 +145,8 @@ func (s *serverFlags) options() (server.Options, error) {
 		Influx:        s.influx,
 		IngestWorkers: s.workers,
 		Limits:        bus.StreamLimits{MaxAge: s.maxAge, MaxBytes: int64(s.maxBytes), Replicas: s.replicas},
+		Name:          s.name,
+		NodeTimeout:   s.nodeTimeout,
 	}, nil
 }
 

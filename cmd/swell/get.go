@@ -16,6 +16,7 @@ import (
 
 	"github.com/swell-pipeline/swell/api"
 	"github.com/swell-pipeline/swell/internal/events"
+	"github.com/swell-pipeline/swell/spec"
 )
 
 // clientFlags are the flags of every command that talks to a server.
@@ -41,13 +42,15 @@ func newGetCmd(g *globals) *cobra.Command {
 		limit  int
 	)
 	cmd := &cobra.Command{
-		Use:   "get nodes|instances|events",
-		Short: "List nodes, instances or events from the server",
-		Example: `  swell get nodes
+		Use:   "get services|nodes|instances|events",
+		Short: "List services, nodes, instances or events from the server",
+		Example: `  swell get services
+  swell get services -o yaml
+  swell get nodes
   swell get instances -o json
   swell get events --type node --limit 20`,
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"nodes", "instances", "events"},
+		ValidArgs: []string{"services", "nodes", "instances", "events"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "table" && output != "json" && output != "yaml" {
 				return errUsage(cmd, fmt.Sprintf("-o %q: want table, json or yaml", output))
@@ -62,6 +65,26 @@ func newGetCmd(g *globals) *cobra.Command {
 				table func(w io.Writer)
 			)
 			switch args[0] {
+			case "services", "service", "svc":
+				svcs, err := c.Services(ctx)
+				if err != nil {
+					return err
+				}
+				if output == "yaml" {
+					// The YAML of services is what swell apply reads back.
+					specs := make([]spec.Service, len(svcs))
+					for i, s := range svcs {
+						specs[i] = s.Spec
+					}
+					return spec.EncodeServices(g.stdout, specs)
+				}
+				v = svcs
+				table = func(w io.Writer) {
+					fmt.Fprintln(w, "ID	IMAGE	DESIRED	RUNNING	HEALTHY	VERSION	UPDATED")
+					for _, s := range svcs {
+						fmt.Fprintf(w, "%s	%s	%d	%d	%d	%s	%s\n", s.Spec.ID, s.Spec.Image, s.Desired, s.Running, s.Healthy, s.Version, age(s.UpdatedAt))
+					}
+				}
 			case "nodes", "node":
 				nodes, err := c.Nodes(ctx)
 				if err != nil {
@@ -99,7 +122,7 @@ func newGetCmd(g *globals) *cobra.Command {
 					}
 				}
 			default:
-				return errUsage(cmd, fmt.Sprintf("cannot get %q: want nodes, instances or events", args[0]))
+				return errUsage(cmd, fmt.Sprintf("cannot get %q: want services, nodes, instances or events", args[0]))
 			}
 			return printAs(g.stdout, output, v, table)
 		},
@@ -121,7 +144,11 @@ func nodesTable(w io.Writer, nodes []api.NodeView) {
 		for k, v := range n.Labels {
 			labels = append(labels, k+"="+v)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%g\t%.0f\t%v\t%s\t%s\n", n.Name, n.Status, n.Addr, n.CPUs, n.MemMiB, n.Docker,
+		status := string(n.Status)
+		if n.Cordoned {
+			status += ",draining"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%g\t%.0f\t%v\t%s\t%s\n", n.Name, status, n.Addr, n.CPUs, n.MemMiB, n.Docker,
 			dash(strings.Join(sortedStrings(labels), ",")), age(n.Heartbeat))
 	}
 }

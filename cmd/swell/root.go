@@ -67,6 +67,13 @@ A flag on the command line wins over the environment.`,
 		newVersionCmd(g),
 		newImportCmd(g),
 		newBenchCmd(g),
+		newApplyCmd(g),
+		newDeleteCmd(g),
+		newScaleCmd(g),
+		newDrainCmd(g),
+		newUncordonCmd(g),
+		newExplainCmd(g),
+		newRolloutCmd(g),
 	)
 	return root
 }

@@ -16,11 +16,17 @@ func newServerCmd(g *globals) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Run the control plane: ingest metrics from NATS into InfluxDB, and the HTTP API",
+		Short: "Run the control plane: ingest into InfluxDB, the scheduler on the elected leader, and the HTTP API",
 		Long: `The server reads the metrics stream (SWELL_METRICS) with a durable consumer
 that several servers may share, writes the points to InfluxDB, and
 acknowledges a batch only after InfluxDB accepted it. Lines that cannot be
-written go, with the reason, to swell.deadletter.metrics.`,
+written go, with the reason, to swell.deadletter.metrics.
+
+Servers elect a leader through the KV bucket swell_leader (--server-name is
+this one's name); the leader runs the scheduler, which places services on the
+nodes, replaces instances of nodes silent for --node-timeout, and carries out
+rolling upgrades and drains. A standby takes over within one lease (4.5 s)
+of the leader's crash. The API (/v1/…) answers on every server.`,
 		Example: `  swell server --nats-url nats://10.0.0.5:4222 --influx-url http://10.0.0.6:8086
   swell server --influx-url https://influx.example --influx-token $TOKEN --influx-org ops --influx-bucket swell`,
 		Args: cobra.NoArgs,
@@ -47,7 +53,8 @@ written go, with the reason, to swell.deadletter.metrics.`,
 			for name, c := range srv.Checks() {
 				hs.AddCheck(name, c)
 			}
-			api.RegisterRead(hs, srv.Reader(), api.ReadOptions{})
+			api.RegisterRead(hs, srv.Reader(), api.ReadOptions{NodeTimeout: srv.NodeTimeout()})
+			api.RegisterServices(hs, api.ServicesOptions{JS: srv.JetStream, NodeTimeout: srv.NodeTimeout()})
 			return runAll(cmd.Context(), map[string]func(ctxT) error{"server": srv.Run, "http": hs.Run})
 		},
 	}

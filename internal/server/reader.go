@@ -17,7 +17,10 @@ func (s *Server) Reader() api.StateReader { return reader{s} }
 
 type reader struct{ s *Server }
 
-var _ api.StateReader = reader{}
+var (
+	_ api.StateReader  = reader{}
+	_ api.CordonReader = reader{}
+)
 
 var errNotConnected = errors.New("the server is not connected to NATS yet")
 
@@ -59,4 +62,16 @@ func (r reader) Events(ctx context.Context, f events.Filter) ([]events.Event, er
 		return nil, err
 	}
 	return events.List(ctx, js, f)
+}
+
+func (r reader) Cordons(ctx context.Context) (map[string]state.Cordon, error) {
+	js, err := r.js()
+	if err != nil {
+		return nil, err
+	}
+	kv, err := js.KeyValue(ctx, bus.BucketNodes)
+	if err != nil {
+		return nil, err
+	}
+	return state.Cordons(ctx, kv)
 }

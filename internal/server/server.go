@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,8 @@ import (
 	"github.com/swell-pipeline/swell/ingest"
 	"github.com/swell-pipeline/swell/internal/bus"
 	"github.com/swell-pipeline/swell/internal/clock"
+	"github.com/swell-pipeline/swell/internal/leader"
+	"github.com/swell-pipeline/swell/scheduler/controller"
 )
 
 // Options configures a server.
@@ -31,6 +34,15 @@ type Options struct {
 
 	// StartTimeout bounds the start-up checks of NATS and InfluxDB (default 10s).
 	StartTimeout time.Duration
+
+	// Name is this server's candidate id in the leader election (default
+	// hostname:pid); the scheduler runs on the leader only.
+	Name string
+	// NodeTimeout is how long a node may miss heartbeats before it is lost
+	// (default 10s).
+	NodeTimeout time.Duration
+	// NoScheduler leaves the leader election and scheduler out.
+	NoScheduler bool
 
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -66,6 +78,16 @@ func New(o Options) (*Server, error) {
 	}
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = 10 * time.Second
+	}
+	if o.NodeTimeout == 0 {
+		o.NodeTimeout = controller.DefaultNodeTimeout
+	}
+	if o.NodeTimeout < 3*time.Second {
+		return nil, fmt.Errorf("server: --node-timeout %s is too short: agents heartbeat every 2s, so a node would be lost between two beats; use 3s or more (default 10s)", o.NodeTimeout)
+	}
+	if o.Name == "" {
+		host, _ := os.Hostname()
+		o.Name = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
 	if o.Conn == nil {
 		if err := o.NATS.Validate(); err != nil {
@@ -130,14 +152,73 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("server: InfluxDB at %s does not answer: %w (check --influx-url, or start InfluxDB)", o.Influx.URL, err)
 	}
 	s.ing.Store(ing)
+	var (
+		el  *leader.Elector
+		ctl *controller.Controller
+	)
+	if !o.NoScheduler {
+		if el, err = leader.New(leader.Options{JS: js, ID: o.Name, Replicas: o.Limits.Replicas, Logger: o.Logger, Clock: o.Clock}); err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+		ctl, err = controller.New(controller.Options{
+			JS: js, Logger: o.Logger, Registerer: o.Registerer, Clock: o.Clock, NodeTimeout: o.NodeTimeout,
+		})
+		if err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+	}
 	close(s.ready)
-	s.log.Info("server running", "influx", o.Influx.URL)
-	err = ing.Run(ctx)
+	s.log.Info("server running", "influx", o.Influx.URL, "name", o.Name)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	elected := make(chan error, 1)
+	if el != nil {
+		go func() {
+			elected <- el.Run(runCtx, func(lctx context.Context) {
+				// The lease is held until lctx ends, so a scheduler that
+				// failed (a watch cut by a NATS restart) starts again here
+				// rather than leaving the cluster without one.
+				for {
+					err := ctl.Run(lctx)
+					if lctx.Err() != nil {
+						return
+					}
+					s.log.Error("scheduler stopped; restarting it", "err", err)
+					t := o.Clock.NewTimer(time.Second)
+					select {
+					case <-lctx.Done():
+						t.Stop()
+						return
+					case <-t.C():
+					}
+				}
+			})
+		}()
+	} else {
+		elected <- nil
+	}
+	err = ing.Run(runCtx)
+	cancel()
+	if eerr := <-elected; eerr != nil && err == nil {
+		err = eerr
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("server: %w", err)
 	}
 	return nil
 }
+
+// JetStream returns the server's JetStream context once Run has connected.
+func (s *Server) JetStream() (jetstream.JetStream, error) {
+	js := s.js.Load()
+	if js == nil {
+		return nil, errNotConnected
+	}
+	return *js, nil
+}
+
+// NodeTimeout is the node timeout the scheduler uses, for the API to agree.
+func (s *Server) NodeTimeout() time.Duration { return s.opts.NodeTimeout }
 
 // Checks are the server's health checks for /healthz: NATS connected,
 // ingest consuming, InfluxDB answering.

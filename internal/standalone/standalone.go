@@ -198,7 +198,8 @@ func (u *Up) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("up: %w", err)
 	}
-	api.RegisterRead(httpSrv, srv.Reader(), api.ReadOptions{})
+	api.RegisterRead(httpSrv, srv.Reader(), api.ReadOptions{NodeTimeout: srv.NodeTimeout()})
+	api.RegisterServices(httpSrv, api.ServicesOptions{JS: srv.JetStream, NodeTimeout: srv.NodeTimeout()})
 	for name, c := range srv.Checks() {
 		httpSrv.AddCheck(name, c)
 	}

@@ -55,6 +55,9 @@ func PutNode(ctx context.Context, kv jetstream.KeyValue, n Node) error {
 func Nodes(ctx context.Context, kv jetstream.KeyValue) ([]Node, error) {
 	var out []Node
 	if err := each(ctx, kv, func(key string, v []byte) error {
+		if IsMarkKey(key) {
+			return nil // cordons and node statuses share the bucket
+		}
 		var n Node
 		if err := json.Unmarshal(v, &n); err != nil {
 			return fmt.Errorf("state: node %s: %w", key, err)

@@ -1,0 +1,362 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/swell-pipeline/swell/api"
+	"github.com/swell-pipeline/swell/spec"
+)
+
+func newApplyCmd(g *globals) *cobra.Command {
+	var (
+		cf    clientFlags
+		files []string
+	)
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE",
+		Short: "Create or update the services of a YAML (or JSON) file",
+		Long: `apply sends each file to the server, which checks it whole: an unknown
+field, a wrong type or an impossible value is reported with the file, line
+and field, and nothing of that file is stored. Services that depend on each
+other in a circle, or that claim a servicePort another service has, are
+refused the same way.
+
+A service whose containers change (image, cmd, env, resources, ports,
+health checks…) is replaced by a rolling upgrade; a new instance count,
+priority or upgrade strategy only rescales it. Follow an upgrade with
+'swell rollout status ID'. FILE '-' reads standard input.`,
+		Example: `  swell apply -f web.yaml
+  swell import marathon app.json | swell apply -f -`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(files) == 0 {
+				return errUsage(cmd, "apply needs -f FILE")
+			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				name, data, err := readInput(cmd.InOrStdin(), f)
+				if err != nil {
+					return err
+				}
+				res, err := c.Apply(cmd.Context(), name, data)
+				var se *spec.Error
+				if errors.As(err, &se) {
+					for _, line := range splitLines(se.Error()) {
+						fmt.Fprintln(g.stderr, line)
+					}
+					return fmt.Errorf("%s: %d problem(s); nothing of it was applied", name, len(se.Problems))
+				}
+				if err != nil {
+					return err
+				}
+				for _, r := range res {
+					fmt.Fprintf(g.stdout, "service %s %s\n", r.ID, r.Action)
+					if r.Rollout {
+						fmt.Fprintf(g.stdout, "  rolling upgrade to version %s: swell rollout status %s\n", r.Version, r.ID)
+					}
+				}
+			}
+			return nil
+		},
+	}
+	cf.register(cmd.Flags())
+	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "YAML or JSON file to apply ('-' for standard input); repeatable")
+	return cmd
+}
+
+func readInput(stdin io.Reader, f string) (name string, data []byte, err error) {
+	if f == "-" {
+		data, err = io.ReadAll(stdin)
+		name = "stdin"
+	} else {
+		data, err = os.ReadFile(f)
+		name = f
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return name, data, nil
+}
+
+func splitLines(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+		out = append(out, s[:i])
+		if i < len(s) {
+			i++
+		}
+		s = s[i:]
+	}
+	return out
+}
+
+func newDeleteCmd(g *globals) *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use:     "delete service ID",
+		Short:   "Delete a service; its instances stop",
+		Example: `  swell delete service /shop/web`,
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] != "service" && args[0] != "services" {
+				return errUsage(cmd, fmt.Sprintf("cannot delete %q: want 'delete service ID'", args[0]))
+			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteService(cmd.Context(), args[1]); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(g.stdout, "service %s deleted\n", args[1])
+			return err
+		},
+	}
+	cf.register(cmd.Flags())
+	return cmd
+}
+
+func newScaleCmd(g *globals) *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use:   "scale ID N",
+		Short: "Set a service's instance count",
+		Long: `scale sets how many instances of a service run. Scaling down stops the
+instances that are not running yet first, then unhealthy ones, then those
+that restore the spread, then by the service's killSelection.`,
+		Example: `  swell scale /shop/web 5`,
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := strconv.Atoi(args[1])
+			if err != nil || n < 0 {
+				return errUsage(cmd, fmt.Sprintf("instances %q: want a whole number, 0 or more", args[1]))
+			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.Scale(cmd.Context(), args[0], n)
+			if err != nil {
+				return err
+			}
+			if res.From == res.To {
+				_, err = fmt.Fprintf(g.stdout, "service %s already has %d instances\n", res.ID, res.To)
+				return err
+			}
+			_, err = fmt.Fprintf(g.stdout, "service %s scaled from %d to %d instances\n", res.ID, res.From, res.To)
+			return err
+		},
+	}
+	cf.register(cmd.Flags())
+	return cmd
+}
+
+func newDrainCmd(g *globals) *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use:   "drain NODE",
+		Short: "Move every instance off a node; it takes nothing new until uncordon",
+		Long: `drain cordons a node. Replacements of its instances start on other nodes
+first, and the node's instances stop as their replacements become healthy,
+as far as each service's minimumHealthCapacity allows. The node takes no new
+instance until 'swell uncordon NODE'. Watch it empty with 'swell get instances'.`,
+		Example: `  swell drain node-3`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.Drain(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if !res.Changed {
+				_, err = fmt.Fprintf(g.stdout, "node %s was already draining (%d instances left)\n", res.Node, res.Instances)
+				return err
+			}
+			_, err = fmt.Fprintf(g.stdout, "node %s draining: %d instances move to other nodes\n", res.Node, res.Instances)
+			return err
+		},
+	}
+	cf.register(cmd.Flags())
+	return cmd
+}
+
+func newUncordonCmd(g *globals) *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use:     "uncordon NODE",
+		Short:   "Let a drained node take instances again",
+		Example: `  swell uncordon node-3`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.Uncordon(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if !res.Changed {
+				_, err = fmt.Fprintf(g.stdout, "node %s was not cordoned\n", res.Node)
+				return err
+			}
+			_, err = fmt.Fprintf(g.stdout, "node %s uncordoned: it takes new instances\n", res.Node)
+			return err
+		},
+	}
+	cf.register(cmd.Flags())
+	return cmd
+}
+
+func newExplainCmd(g *globals) *cobra.Command {
+	var (
+		cf     clientFlags
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "explain ID",
+		Short: "Say why a service's instances are pending",
+		Long: `explain shows what the scheduler sees of a service: its instances, the
+nodes, whether one more instance would fit and why nodes refuse it, and why
+instances wait (placement, dependencies, a rollout).`,
+		Example: `  swell explain /shop/web`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" && output != "yaml" {
+				return errUsage(cmd, fmt.Sprintf("-o %q: want text, json or yaml", output))
+			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			e, err := c.Explain(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return printAs(g.stdout, output, e, func(w io.Writer) { explainText(w, e) })
+		},
+	}
+	cf.register(cmd.Flags())
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or yaml")
+	return cmd
+}
+
+func explainText(w io.Writer, e api.ExplainView) {
+	fmt.Fprintf(w, "service\t%s\n", e.ID)
+	fmt.Fprintf(w, "instances\t%d desired, %d placed, %d running, %d healthy\n", e.Desired, e.Active, e.Running, e.Healthy)
+	fmt.Fprintf(w, "nodes\t%d (%d ready, %d draining)\n", e.Nodes, e.Ready, e.Draining)
+	if e.Invalid != "" {
+		fmt.Fprintf(w, "invalid\t%s\n", e.Invalid)
+	}
+	if e.Fit != "" {
+		fmt.Fprintf(w, "one more\t%s\n", e.Fit)
+	}
+	if e.Pending != "" {
+		fmt.Fprintf(w, "pending\t%s\n", e.Pending)
+	}
+	if e.Waiting != "" {
+		fmt.Fprintf(w, "waiting\t%s\n", e.Waiting)
+	}
+	if e.Pending == "" && e.Waiting == "" && e.Invalid == "" {
+		fmt.Fprintf(w, "status\tnothing pending\n")
+	}
+}
+
+func newRolloutCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rollout",
+		Short: "Follow rolling upgrades",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return errUsage(cmd, "rollout needs a subcommand, e.g. 'swell rollout status /shop/web'")
+		},
+	}
+	var (
+		cf       clientFlags
+		interval time.Duration
+		timeout  time.Duration
+	)
+	status := &cobra.Command{
+		Use:   "status ID",
+		Short: "Show a service's rollout progress until it ends",
+		Long: `rollout status prints a line each time the rollout of a service moves:
+instances of the new version (healthy of them), old ones left, and the
+bounds the upgrade strategy sets. It returns when every instance runs the
+new version and is healthy, and fails when --timeout passes first.`,
+		Example: `  swell rollout status /shop/web
+  swell rollout status /shop/web --timeout 10m`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			var deadline <-chan time.Time
+			if timeout > 0 {
+				t := time.NewTimer(timeout)
+				defer t.Stop()
+				deadline = t.C
+			}
+			tick := time.NewTicker(interval)
+			defer tick.Stop()
+			last := ""
+			for {
+				rv, err := c.Rollout(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				line := rolloutLine(rv)
+				if line != last {
+					fmt.Fprintln(g.stdout, line)
+					last = line
+				}
+				if rv.Done {
+					_, err := fmt.Fprintf(g.stdout, "rollout of %s done: %d/%d instances of version %s healthy\n", rv.ID, rv.NewHealthy, rv.Instances, rv.Version)
+					return err
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-deadline:
+					return fmt.Errorf("rollout of %s not done within %s: %s", rv.ID, timeout, line)
+				case <-tick.C:
+				}
+			}
+		},
+	}
+	cf.register(status.Flags())
+	status.Flags().DurationVar(&interval, "interval", time.Second, "how often to ask the server")
+	status.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long (0: wait until done or Ctrl-C)")
+	cmd.AddCommand(status)
+	return cmd
+}
+
+func rolloutLine(rv api.RolloutView) string {
+	s := fmt.Sprintf("version %s: %d/%d new (%d healthy), %d old (%d healthy), %d stopping; keep >= %d healthy, run <= %d",
+		rv.Version, rv.New, rv.Instances, rv.NewHealthy, rv.Old, rv.OldHealthy, rv.Stopping, rv.MinHealthy, rv.MaxCapacity)
+	if rv.Waiting != "" {
+		s += "; waiting: " + rv.Waiting
+	}
+	if rv.Pending != "" {
+		s += "; pending: " + rv.Pending
+	}
+	return s
+}
