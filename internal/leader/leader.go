@@ -83,9 +83,9 @@ func (e *Elector) IsLeader() bool { return e.leader.Load() }
 // with a context that ends when the lease is lost or ctx ends; Run waits for
 // lead to return before it campaigns again or returns.
 func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context)) error {
-	kv, err := e.bucket(ctx)
+	kv, err := e.waitBucket(ctx)
 	if err != nil {
-		return err
+		return nil // ctx ended
 	}
 	refresh := e.o.Lease / 3
 	stepDownAfter := e.o.Lease * 2 / 3
@@ -157,6 +157,38 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context)) error
 			return nil
 		case <-t.C():
 		}
+	}
+}
+
+// waitBucket opens the lease bucket, retrying while JetStream cannot answer
+// (a cluster electing its meta leader, a slow or restarting server): a
+// candidate that gave up here would never lead. It fails only when ctx ends.
+func (e *Elector) waitBucket(ctx context.Context) (jetstream.KeyValue, error) {
+	wait := 100 * time.Millisecond
+	logged := false
+	for {
+		kv, err := e.bucket(ctx)
+		if err == nil {
+			if logged {
+				e.log.Info("lease bucket reachable; campaigning")
+			}
+			return kv, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !logged {
+			e.log.Warn("cannot open the lease bucket yet; retrying", "err", err)
+			logged = true
+		}
+		t := e.o.Clock.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C():
+		}
+		wait = min(2*wait, e.o.Lease/3)
 	}
 }
 

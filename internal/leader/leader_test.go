@@ -2,12 +2,14 @@ package leader
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/swell-pipeline/swell/internal/bus"
 	"github.com/swell-pipeline/swell/internal/testenv"
 )
 
@@ -193,4 +195,24 @@ func TestLeaseOnAThreeNodeNATSCluster(t *testing.T) {
 	if n := overlaps.Load(); n > 0 {
 		t.Errorf("both led at once in %d samples", n)
 	}
+}
+
+func TestCandidateWaitsForJetStreamInsteadOfGivingUp(t *testing.T) {
+	// The candidate starts while nothing listens on the port; it must
+	// campaign once the server is there.
+	port := testenv.FreePort(t)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	nc, err := bus.ConnOptions{URL: url, RetryOnFailedConnect: true, MaxReconnectWait: 100 * time.Millisecond}.Connect(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := campaign(t, js, "late", time.Second)
+	time.Sleep(500 * time.Millisecond) // a few failed attempts to open the bucket
+	testenv.NATSAt(t, t.TempDir(), port)
+	waitUntil(t, 20*time.Second, "the candidate leads once JetStream answers", c.e.IsLeader)
 }
