@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/influxdata/line-protocol/v2/lineprotocol"
@@ -125,10 +126,15 @@ func (e Event) Point() ([]byte, error) {
 	return enc.Bytes(), nil
 }
 
-// Publisher publishes events.
+// Publisher publishes events. It is safe for concurrent use.
 type Publisher struct {
 	js  jetstream.JetStream
 	now func() time.Time
+
+	mu sync.Mutex
+	// last is the newest time stamped on an event: in InfluxDB two events
+	// of one service and node with the same time would be one point.
+	last time.Time
 }
 
 // NewPublisher returns a publisher; now stamps events without a time.
@@ -152,6 +158,12 @@ func (p *Publisher) Publish(ctx context.Context, e Event) (Event, error) {
 	if e.Time.IsZero() {
 		e.Time = p.now()
 	}
+	p.mu.Lock()
+	if !e.Time.After(p.last) {
+		e.Time = p.last.Add(time.Nanosecond)
+	}
+	p.last = e.Time
+	p.mu.Unlock()
 	if e.ID == "" {
 		var b [8]byte
 		_, _ = rand.Read(b[:])

@@ -63,6 +63,13 @@ func TestPublishStoresTheEventAndWritesItToInfluxDB(t *testing.T) {
 	if _, err := p.Publish(t.Context(), Event{Type: Node, Node: "n2", From: "ready", To: "lost", Reason: "no heartbeat for 10s"}); err != nil {
 		t.Fatal(err)
 	}
+	// Two decisions of one plan share a time; both must be kept.
+	at := time.Now()
+	for _, to := range []string{"stopping", "pending"} {
+		if _, err := p.Publish(t.Context(), Event{Type: Deploy, Service: "/shop/web", Node: "n1", To: to, Reason: "upgrade", Time: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := p.Publish(t.Context(), Event{Type: "weather", Reason: "x"}); err == nil || !strings.Contains(err.Error(), "unknown type") {
 		t.Errorf("unknown type accepted: %v", err)
 	}
@@ -71,7 +78,7 @@ func TestPublishStoresTheEventAndWritesItToInfluxDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 2 || all[0].ID != first.ID || all[1].Node != "n2" {
+	if len(all) != 4 || all[0].ID != first.ID || all[1].Node != "n2" {
 		t.Fatalf("List = %+v", all)
 	}
 	scale, err := List(t.Context(), js, Filter{Type: Scale, Service: "/shop/web"})
@@ -79,12 +86,13 @@ func TestPublishStoresTheEventAndWritesItToInfluxDB(t *testing.T) {
 		t.Fatalf("List(scale, /shop/web) = %+v, %v", scale, err)
 	}
 	last, err := List(t.Context(), js, Filter{Limit: 1})
-	if err != nil || len(last) != 1 || last[0].Node != "n2" {
+	if err != nil || len(last) != 1 || last[0].To != "pending" {
 		t.Fatalf("List(limit 1) = %+v, %v", last, err)
 	}
 
 	deadline := time.Now().Add(30 * time.Second)
-	for testenv.CountPoints(t, influx.URL(), "swell", "swell_scale_event") != 1 || testenv.CountPoints(t, influx.URL(), "swell", "swell_node_event") != 1 {
+	for testenv.CountPoints(t, influx.URL(), "swell", "swell_scale_event") != 1 || testenv.CountPoints(t, influx.URL(), "swell", "swell_node_event") != 1 ||
+		testenv.CountPoints(t, influx.URL(), "swell", "swell_deploy_event") != 2 {
 		if time.Now().After(deadline) {
 			t.Fatal("events did not reach InfluxDB once each")
 		}
