@@ -369,7 +369,11 @@ func (e *Executor) apply(u jetstream.KeyValueEntry) {
 func (e *Executor) resync(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	w, err := e.placeKV.Watch(rctx, e.prefix+">", jetstream.IgnoreDeletes())
+	// Deletes are read too: their revisions must stay in revs, or an
+	// update of a deleted placement still queued from the watch would pass
+	// apply's revision check and bring the placement back (and relaunch or
+	// re-report an instance the scheduler has finished with).
+	w, err := e.placeKV.Watch(rctx, e.prefix+">")
 	if err != nil {
 		e.log.Debug("read placements", "err", err)
 		return
@@ -392,13 +396,16 @@ func (e *Executor) resync(ctx context.Context) {
 				e.pruneBackoffs()
 				return
 			}
+			revs[u.Key()] = u.Revision()
+			if u.Operation() != jetstream.KeyValuePut {
+				continue
+			}
 			var p state.Placement
 			if err := json.Unmarshal(u.Value(), &p); err != nil {
 				e.log.Error("placement is not valid JSON; ignored", "key", u.Key(), "err", err)
 				continue
 			}
 			all[u.Key()] = p
-			revs[u.Key()] = u.Revision()
 		}
 	}
 }

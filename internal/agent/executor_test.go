@@ -92,11 +92,7 @@ func newExecEnv(t *testing.T) *execEnv {
 // (or the test ends).
 func (env *execEnv) start(t *testing.T) (*prometheus.Registry, func()) {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	ex, err := NewExecutor(ExecutorOptions{
-		Node:            env.node,
-		Addr:            bindIP,
-		JS:              env.js,
+	return env.startWith(t, ExecutorOptions{
 		Runtime:         env.rt,
 		Execer:          env.rt,
 		PollInterval:    200 * time.Millisecond,
@@ -104,9 +100,15 @@ func (env *execEnv) start(t *testing.T) (*prometheus.Registry, func()) {
 		RefreshInterval: time.Second,
 		SettleDelay:     500 * time.Millisecond,
 		StopGrace:       time.Second,
-		Logger:          testLogger(t),
-		Registerer:      reg,
 	})
+}
+
+// startWith is start with o's runtime and timings.
+func (env *execEnv) startWith(t *testing.T, o ExecutorOptions) (*prometheus.Registry, func()) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	o.Node, o.Addr, o.JS, o.Logger, o.Registerer = env.node, bindIP, env.js, testLogger(t), reg
+	ex, err := NewExecutor(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -651,5 +653,162 @@ func TestIntegrationExecutorCmdReplacesEntrypoint(t *testing.T) {
 	}
 	if !in.Healthy || len(in.HostPorts) != 0 {
 		t.Errorf("record %+v: want healthy (no checks) and no ports", in)
+	}
+}
+
+// TestIntegrationExecutorStopsAdoptedContainersOfLostRecords replays a
+// node coming back: its agent died with containers running, the
+// scheduler marked their records lost, and the placements turn Stop
+// around the start of the next agent — before it, at once after, and
+// once it has adopted the container (that one then deleted at once, as
+// the scheduler does with a stopped placement reported lost). The new
+// agent must stop and remove every container, and report the stops or
+// drop the deleted one's record.
+func TestIntegrationExecutorStopsAdoptedContainersOfLostRecords(t *testing.T) {
+	env := newExecEnv(t)
+	// As an agent process would: its own engine client, default timings.
+	startAgent := func() func() {
+		rt, err := runtime.NewDocker(runtime.DockerOptions{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = rt.Close() })
+		_, stop := env.startWith(t, ExecutorOptions{Runtime: rt, Execer: rt, StopGrace: 2 * time.Second, SettleDelay: time.Second})
+		return stop
+	}
+	stopA := startAgent()
+	s := env.webService(t)
+	ids := []string{"web-1", "web-2", "web-3"}
+	for _, id := range ids {
+		env.place(t, id, s, false)
+	}
+	for _, id := range ids {
+		env.waitInstance(t, id, "running and healthy", func(in state.Instance) bool {
+			return in.State == state.Running && in.Healthy
+		})
+	}
+	stopA()
+
+	// What the scheduler does to the records of a node gone silent.
+	markLost := func(id string) {
+		update(t, env.instKV, state.InstanceKey(env.node, id), func(b []byte) []byte {
+			var in state.Instance
+			if err := json.Unmarshal(b, &in); err != nil {
+				t.Fatal(err)
+			}
+			in.State, in.Healthy, in.Reason = state.Lost, false, "node silent"
+			out, _ := json.Marshal(in)
+			return out
+		})
+	}
+
+	for _, id := range ids {
+		markLost(id)
+	}
+	stopPlacement := func(id string) {
+		update(t, env.placeKV, state.InstanceKey(env.node, id), func(b []byte) []byte {
+			var p state.Placement
+			if err := json.Unmarshal(b, &p); err != nil {
+				t.Fatal(err)
+			}
+			p.Stop, p.Reason = true, "node is back"
+			out, _ := json.Marshal(p)
+			return out
+		})
+	}
+
+	stopPlacement("web-1")
+	startAgent()
+	stopPlacement("web-2")
+	env.waitInstance(t, "web-3", "adopted", func(in state.Instance) bool { return in.State == state.Running })
+	// The scheduler, a pass behind, still thinks the node silent and marks
+	// over what the new agent wrote; then, seeing a stopped placement
+	// reported lost, it deletes placement and record at once.
+	markLost("web-3")
+	stopPlacement("web-3")
+	key3 := state.InstanceKey(env.node, "web-3")
+	if err := env.placeKV.Delete(t.Context(), key3); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.instKV.Delete(t.Context(), key3); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, id := range []string{"web-1", "web-2"} {
+		env.waitInstance(t, id, "stopped", func(in state.Instance) bool { return in.State == state.Stopped })
+	}
+	waitUntil(t, "every container removed", func() bool { return len(env.containers(t)) == 0 })
+	waitUntil(t, "web-3's record gone", func() bool {
+		_, ok := env.instance(t, "web-3")
+		return !ok
+	})
+}
+
+// update rewrites a key with a revision check, as the scheduler does.
+func update(t *testing.T, kv jetstream.KeyValue, key string, f func([]byte) []byte) {
+	t.Helper()
+	e, err := kv.Get(t.Context(), key)
+	if err != nil {
+		t.Fatalf("get %s: %v", key, err)
+	}
+	if _, err := kv.Update(t.Context(), key, f(e.Value()), e.Revision()); err != nil {
+		t.Fatalf("update %s: %v", key, err)
+	}
+}
+
+// TestResyncDropsQueuedUpdatesOfDeletedPlacements: an update of a
+// placement still queued from the watch when a resync finds the
+// placement deleted must not bring it back.
+func TestResyncDropsQueuedUpdatesOfDeletedPlacements(t *testing.T) {
+	ns := testenv.NATS(t)
+	_, js := testenv.Connect(t, ns.ClientURL())
+	ctx := t.Context()
+	if err := bus.EnsureKV(ctx, js, 0); err != nil {
+		t.Fatal(err)
+	}
+	pkv, err := js.KeyValue(ctx, bus.BucketPlacements)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The runtime is never reached: only the placement bookkeeping runs.
+	ex, err := NewExecutor(ExecutorOptions{Node: "n1", JS: js, Runtime: struct{ runtime.Runtime }{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ex.tryOpen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	put := func(id string, stop bool) jetstream.KeyValueEntry {
+		p := state.Placement{ID: id, Service: "/s", Node: "n1", Version: "v1", Stop: stop}
+		b, _ := json.Marshal(p)
+		if _, err := pkv.Put(ctx, p.Key(), b); err != nil {
+			t.Fatal(err)
+		}
+		e, err := pkv.Get(ctx, p.Key())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	queuedRun := put("a", false)
+	queuedStop := put("b", true)
+	put("c", false)
+	for _, id := range []string{"a", "b"} {
+		if err := pkv.Delete(ctx, state.InstanceKey("n1", id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ex.resync(ctx)
+	if !ex.synced {
+		t.Fatal("resync did not complete")
+	}
+	ex.apply(queuedRun)
+	ex.apply(queuedStop)
+	got := make([]string, 0, len(ex.placements))
+	for k := range ex.placements {
+		got = append(got, k)
+	}
+	if want := state.InstanceKey("n1", "c"); len(got) != 1 || got[0] != want {
+		t.Errorf("placements after resync and stale updates: %v, want only %s", got, want)
 	}
 }
