@@ -41,6 +41,9 @@ type Options struct {
 	NodeTimeout time.Duration
 	// Tick is the pass interval when nothing changes.
 	Tick time.Duration
+	// StatusInterval is how often swell_service and swell_node points
+	// go into the metrics stream (default DefaultStatusInterval).
+	StatusInterval time.Duration
 }
 
 // Controller is the leader's reconcile loop.
@@ -52,6 +55,9 @@ type Controller struct {
 	passes  prometheus.Counter
 	pending prometheus.Gauge
 	dur     prometheus.Histogram
+	// lastStatus is when status points were last published (Run's
+	// goroutine only).
+	lastStatus time.Time
 }
 
 // New validates the options and registers the metrics.
@@ -73,6 +79,9 @@ func New(o Options) (*Controller, error) {
 	}
 	if o.Tick == 0 {
 		o.Tick = DefaultTick
+	}
+	if o.StatusInterval <= 0 {
+		o.StatusInterval = DefaultStatusInterval
 	}
 	if o.NodeTimeout < 0 || o.Tick < 0 {
 		return nil, fmt.Errorf("controller: node timeout %s and tick %s must be positive", o.NodeTimeout, o.Tick)
@@ -259,6 +268,7 @@ func (c *Controller) pass(ctx context.Context, b *buckets) error {
 		a.action(ctx, act)
 	}
 	a.returned(ctx)
+	c.publishStatus(ctx, v, now)
 	c.pending.Set(float64(len(plan.Pending)))
 	for id, why := range plan.Pending {
 		c.log.Debug("instances pending", "service", id, "reason", why)
