@@ -136,6 +136,10 @@ func (m Matcher) Matches(v string) bool {
 // String returns the matcher as ParseMatcher reads it.
 func (m Matcher) String() string { return m.Name + m.Type.String() + m.Value }
 
+// MatchAll reports whether every matcher holds for the labels (a missing
+// label is the empty string).
+func MatchAll(ms []Matcher, labels map[string]string) bool { return matchAll(ms, labels) }
+
 func matchAll(ms []Matcher, tags map[string]string) bool {
 	for i := range ms {
 		if !ms[i].Matches(tags[ms[i].Name]) {

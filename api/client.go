@@ -193,3 +193,45 @@ func (c *Client) Rollout(ctx context.Context, id string) (RolloutView, error) {
 	var out RolloutView
 	return out, c.get(ctx, servicePath(id)+"/rollout", &out)
 }
+
+// Alerts lists the firing alerts.
+func (c *Client) Alerts(ctx context.Context) ([]AlertView, error) {
+	var out []AlertView
+	return out, c.get(ctx, "/v1/alerts", &out)
+}
+
+// Silences lists the silences, expired ones included.
+func (c *Client) Silences(ctx context.Context) ([]SilenceView, error) {
+	var out []SilenceView
+	return out, c.get(ctx, "/v1/silences", &out)
+}
+
+// Silence creates a silence.
+func (c *Client) Silence(ctx context.Context, req SilenceRequest) (SilenceView, error) {
+	body, _ := json.Marshal(req)
+	var out SilenceView
+	return out, c.do(ctx, http.MethodPost, "/v1/silences", "application/json", body, &out)
+}
+
+// ExpireSilence ends a silence now.
+func (c *Client) ExpireSilence(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/silences/"+url.PathEscape(id), "", nil, nil)
+}
+
+// AlertDefs lists the applied rules, routes and receivers.
+func (c *Client) AlertDefs(ctx context.Context) (AlertDefsView, error) {
+	var out AlertDefsView
+	return out, c.get(ctx, "/v1/alerting", &out)
+}
+
+// DeleteAlertDef deletes an applied rule, route or receiver.
+func (c *Client) DeleteAlertDef(ctx context.Context, kind, name string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/alerting/"+url.PathEscape(kind)+"/"+url.PathEscape(name), "", nil, nil)
+}
+
+// TestReceiver sends a test notification through a receiver.
+func (c *Client) TestReceiver(ctx context.Context, name string) (TestResult, error) {
+	var out TestResult
+	err := c.do(ctx, http.MethodPost, "/v1/receivers/"+url.PathEscape(name)+"/test", "", nil, &out)
+	return out, err
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/swell-pipeline/swell/alerts/runner"
 	"github.com/swell-pipeline/swell/internal/bus"
 	"github.com/swell-pipeline/swell/internal/events"
 	"github.com/swell-pipeline/swell/internal/state"
@@ -36,8 +37,11 @@ type ServicesOptions struct {
 	Now func() time.Time
 }
 
-// ApplyResult says what apply did with one service.
+// ApplyResult says what apply did with one document.
 type ApplyResult struct {
+	// Kind is the document's kind (Service, AlertRule, Receiver, Route).
+	Kind string `json:"kind"`
+	// ID is the service id, or the name of an alert document.
 	ID string `json:"id"`
 	// Action is created, updated or unchanged.
 	Action  string `json:"action"`
@@ -195,16 +199,16 @@ func (h *services) apply(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%s holds no documents", file))
 		return
 	}
-	// The server stores services only so far; alert documents load (and
-	// are checked) but have nowhere to go yet, so the whole file is refused
-	// rather than half applied.
+	var svcDocs, alertDocs []spec.Document
 	for _, d := range docs {
-		if d.Kind != spec.KindService {
-			p := spec.Problem{Line: d.Line, Field: "kind", Msg: fmt.Sprintf("%s documents cannot be applied to the server yet (only Service); nothing in this file was applied", d.Kind)}
-			WriteJSON(w, http.StatusBadRequest, ApplyErrorBody{Error: (&spec.Error{File: file, Problems: []spec.Problem{p}}).Error(), File: file, Problems: []spec.Problem{p}})
-			return
+		if d.Service != nil {
+			svcDocs = append(svcDocs, d)
+		} else {
+			alertDocs = append(alertDocs, d)
 		}
 	}
+	// Everything is checked before anything is stored, so a file is
+	// applied whole or not at all.
 	kv, ok := h.kv(w, r.Context(), bus.BucketServices)
 	if !ok {
 		return
@@ -214,15 +218,93 @@ func (h *services) apply(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusServiceUnavailable, "cannot read the stored services: "+err.Error())
 		return
 	}
-	if p := crossCheck(docs, stored); p != nil {
+	var akv jetstream.KeyValue
+	if len(alertDocs) > 0 {
+		if akv, ok = h.kv(w, r.Context(), bus.BucketAlerts); !ok {
+			return
+		}
+	}
+	p := crossCheck(svcDocs, stored)
+	if p == nil && len(alertDocs) > 0 {
+		defs, err := runner.LoadDefs(r.Context(), akv)
+		if err != nil {
+			WriteError(w, http.StatusServiceUnavailable, "cannot read the stored alert definitions: "+err.Error())
+			return
+		}
+		p = checkReceivers(alertDocs, defs.Names(runner.DefReceiver))
+	}
+	if p != nil {
 		WriteJSON(w, http.StatusBadRequest, ApplyErrorBody{Error: (&spec.Error{File: file, Problems: []spec.Problem{*p}}).Error(), File: file, Problems: []spec.Problem{*p}})
 		return
 	}
+	results, ok := h.applyServices(w, r, file, kv, svcDocs)
+	if !ok {
+		return
+	}
+	if len(alertDocs) > 0 {
+		actions, err := runner.StoreDefs(r.Context(), akv, alertDocs, h.o.Now().UnixNano())
+		for i, a := range actions {
+			results = append(results, ApplyResult{Kind: alertDocs[i].Kind, ID: docName(alertDocs[i]), Action: a})
+		}
+		if err != nil {
+			WriteError(w, http.StatusServiceUnavailable, fmt.Sprintf("%v (applied so far: %s)", err, applied(results)))
+			return
+		}
+	}
+	WriteJSON(w, http.StatusOK, results)
+}
+
+// docName is the name of an alert document.
+func docName(d spec.Document) string {
+	switch {
+	case d.AlertRule != nil:
+		return d.AlertRule.Name
+	case d.Route != nil:
+		return d.Route.Name
+	case d.Receiver != nil:
+		return d.Receiver.Name
+	}
+	return ""
+}
+
+// checkReceivers finds a rule or route naming a receiver that is neither in
+// the file nor stored.
+func checkReceivers(docs []spec.Document, stored []string) *spec.Problem {
+	known := map[string]bool{}
+	for _, n := range stored {
+		known[n] = true
+	}
+	for _, d := range docs {
+		if d.Receiver != nil {
+			known[d.Receiver.Name] = true
+		}
+	}
+	for _, d := range docs {
+		var names []string
+		field := ""
+		switch {
+		case d.AlertRule != nil:
+			names, field = d.AlertRule.Notify, "notify"
+		case d.Route != nil:
+			names, field = d.Route.Receivers, "receivers"
+		}
+		for _, n := range names {
+			if !known[n] {
+				return &spec.Problem{Line: d.Line, Field: field, Msg: fmt.Sprintf("receiver %q is not defined: apply a kind: Receiver named %s first, or in the same file", n, n)}
+			}
+		}
+	}
+	return nil
+}
+
+// applyServices stores the services of an applied file; on failure it has
+// written the error.
+func (h *services) applyServices(w http.ResponseWriter, r *http.Request, file string, kv jetstream.KeyValue, docs []spec.Document) ([]ApplyResult, bool) {
 	now := h.o.Now().UTC()
 	var results []ApplyResult
 	for _, d := range docs {
 		s := *d.Service
-		res := ApplyResult{ID: s.ID, Version: state.SpecVersion(s)}
+		res := ApplyResult{Kind: spec.KindService, ID: s.ID, Version: state.SpecVersion(s)}
 		old, rev, err := state.GetService(r.Context(), kv, s.ID)
 		rec := state.ServiceRecord{Spec: s, Version: res.Version, CreatedAt: now, UpdatedAt: now}
 		switch {
@@ -230,7 +312,7 @@ func (h *services) apply(w http.ResponseWriter, r *http.Request) {
 			res.Action = "created"
 		case err != nil:
 			WriteError(w, http.StatusServiceUnavailable, fmt.Sprintf("cannot read service %s: %v (applied so far: %s)", s.ID, err, applied(results)))
-			return
+			return nil, false
 		case sameSpec(old.Spec, s):
 			res.Action = "unchanged"
 			results = append(results, res)
@@ -245,11 +327,11 @@ func (h *services) apply(w http.ResponseWriter, r *http.Request) {
 				status = http.StatusConflict
 			}
 			WriteError(w, status, fmt.Sprintf("service %s changed while it was applied: apply %s again (applied so far: %s): %v", s.ID, file, applied(results), err))
-			return
+			return nil, false
 		}
 		results = append(results, res)
 	}
-	WriteJSON(w, http.StatusOK, results)
+	return results, true
 }
 
 func applied(rs []ApplyResult) string {

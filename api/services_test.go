@@ -33,6 +33,7 @@ func startServices(t *testing.T) (*Client, jetstream.JetStream) {
 		t.Fatal(err)
 	}
 	RegisterServices(s, ServicesOptions{JS: func() (jetstream.JetStream, error) { return js, nil }, NodeTimeout: 5 * time.Second})
+	RegisterAlerts(s, ServicesOptions{JS: func() (jetstream.JetStream, error) { return js, nil }})
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
 	}
@@ -108,9 +109,9 @@ func TestApplyRefusesABadFileWholeWithFileAndLine(t *testing.T) {
 		{"servicePort of a stored service", "api.yaml", webYAML,
 			"kind: Service\nid: /shop/api\nimage: api:1\nportMappings: [{containerPort: 80, servicePort: 10001}]\n",
 			"api.yaml:5: portMappings: servicePort 10001/tcp is used by both"},
-		{"an alert rule beside a service", "mixed.yaml", "",
-			"kind: AlertRule\nname: mem\nmeasurement: mem\nfield: used_percent\ncrit: \"> 95\"\n",
-			"mixed.yaml:5: kind: AlertRule documents cannot be applied to the server yet"},
+		{"an alert rule naming a receiver nobody applied", "mixed.yaml", "",
+			"kind: AlertRule\nname: mem\nmeasurement: mem\nfield: used_percent\ncrit: \"> 95\"\nnotify: [pager]\n",
+			`mixed.yaml:5: notify: receiver "pager" is not defined`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -124,6 +124,12 @@ func (in *Ingest) Healthy() error {
 // Stats returns the cumulative counts.
 func (in *Ingest) Stats() Stats { return in.totals.stats() }
 
+// Lag is the consumer's messages not yet written, as last read.
+func (in *Ingest) Lag() int64 { return in.lag.Load() }
+
+// Node is the node tag of the worker's swell_pipeline points.
+func (in *Ingest) Node() string { return in.opts.Node }
+
 // setupUntilDone retries setup until it works or ctx ends; a NATS server
 // that starts after swell is normal, not fatal.
 func (in *Ingest) setupUntilDone(ctx context.Context) bool {

@@ -371,7 +371,12 @@ func (r *Receiver) Redacted() Receiver {
 		}
 		return notify.Mask
 	}
-	for _, name := range r.secrets {
+	names, known := r.secretNames()
+	if !known {
+		// A type this build does not know: mask every setting.
+		names = slices.Collect(maps.Keys(out.Config))
+	}
+	for _, name := range names {
 		switch v := out.Config[name].(type) {
 		case nil:
 		case map[string]any:
@@ -392,6 +397,32 @@ func (r *Receiver) Redacted() Receiver {
 	}
 	return out
 }
+
+// secretNames lists the receiver's secret settings. Load and Build record
+// them; a receiver read back from storage asks its type. known is false
+// for a type this build does not have.
+func (r *Receiver) secretNames() (names []string, known bool) {
+	if r.secrets != nil {
+		return r.secrets, true
+	}
+	spec, ok := receivers.Builtin()[r.Type]
+	if !ok {
+		return nil, false
+	}
+	_, _ = spec.New(func(config any) error {
+		t := reflect.TypeOf(config)
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() == reflect.Struct {
+			names = secretFields(t)
+		}
+		return errSecretsListed
+	})
+	return names, true
+}
+
+var errSecretsListed = errors.New("secret settings listed")
 
 // Notifier returns the receiver Load built.
 func (r *Receiver) Notifier() notify.Notifier { return r.notifier }

@@ -277,6 +277,20 @@ func TestRedactedReceiverHidesLiteralSecrets(t *testing.T) {
 	if docs[0].Receiver.Config["url"] == notify.Mask {
 		t.Error("Redacted changed the receiver itself")
 	}
+	// As the server reads it back from KV: no memory of which settings
+	// were secret.
+	stored, _ := json.Marshal(docs[0].Receiver)
+	var back Receiver
+	if err := json.Unmarshal(stored, &back); err != nil {
+		t.Fatal(err)
+	}
+	if js, _ := json.Marshal(back.Redacted()); strings.Contains(string(js), token) {
+		t.Errorf("redacted stored receiver shows the secret: %s", js)
+	}
+	unknown := Receiver{Name: "x", Type: "pager-of-the-future", Config: map[string]any{"key": token}}
+	if js, _ := json.Marshal(unknown.Redacted()); strings.Contains(string(js), token) {
+		t.Errorf("receiver of an unknown type shows its settings: %s", js)
+	}
 }
 
 func TestReceiverSecretsStayOutOfErrors(t *testing.T) {

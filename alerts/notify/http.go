@@ -37,7 +37,20 @@ func Send(ctx context.Context, client *http.Client, req *http.Request) (Response
 	if err != nil {
 		return Response{}, true, fmt.Errorf("read response: %w", err)
 	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, false, nil
+	out := Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
+	if f, ok := ctx.Value(answerKey{}).(func(Response)); ok {
+		f(out)
+	}
+	return out, false, nil
+}
+
+type answerKey struct{}
+
+// WithAnswer returns a context under which every provider answer read by
+// Send is also given to f: `swell alerts test` shows what the provider
+// said.
+func WithAnswer(ctx context.Context, f func(Response)) context.Context {
+	return context.WithValue(ctx, answerKey{}, f)
 }
 
 // RetryableStatus reports whether an HTTP status is worth retrying: 429 and

@@ -1,8 +1,17 @@
 package runner
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/swell-pipeline/swell/alerts"
+	"github.com/swell-pipeline/swell/internal/bus"
 )
 
 // KV keys in bus.BucketAlerts.
@@ -32,4 +41,29 @@ func escapeKey(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// Snapshots reads every rule's checkpoint from KV, by rule name.
+func Snapshots(ctx context.Context, kv jetstream.KeyValue) ([]alerts.Snapshot, error) {
+	keys, err := kv.ListKeysFiltered(ctx, keyRulePrefix+">")
+	if err != nil {
+		return nil, fmt.Errorf("alerts: list rule state in %s: %w", bus.BucketAlerts, err)
+	}
+	var out []alerts.Snapshot
+	for k := range keys.Keys() {
+		e, err := kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("alerts: read %s: %w", k, err)
+		}
+		var s alerts.Snapshot
+		if err := json.Unmarshal(e.Value(), &s); err != nil {
+			return nil, fmt.Errorf("alerts: %s: %w", k, err)
+		}
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b alerts.Snapshot) int { return strings.Compare(a.Rule, b.Rule) })
+	return out, nil
 }

@@ -42,15 +42,17 @@ func newGetCmd(g *globals) *cobra.Command {
 		limit  int
 	)
 	cmd := &cobra.Command{
-		Use:   "get services|nodes|instances|events",
-		Short: "List services, nodes, instances or events from the server",
+		Use:   "get services|nodes|instances|events|alerts|rules|routes|receivers",
+		Short: "List services, nodes, instances, events, alerts or alert definitions from the server",
 		Example: `  swell get services
   swell get services -o yaml
   swell get nodes
   swell get instances -o json
-  swell get events --type node --limit 20`,
+  swell get events --type node --limit 20
+  swell get alerts
+  swell get receivers -o yaml   # literal secrets are masked`,
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"services", "nodes", "instances", "events"},
+		ValidArgs: []string{"services", "nodes", "instances", "events", "alerts", "rules", "routes", "receivers"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "table" && output != "json" && output != "yaml" {
 				return errUsage(cmd, fmt.Sprintf("-o %q: want table, json or yaml", output))
@@ -121,8 +123,29 @@ func newGetCmd(g *globals) *cobra.Command {
 							dash(e.Service), dash(e.Node), dash(e.From), dash(e.To), e.Reason)
 					}
 				}
+			case "alerts", "alert":
+				as, err := c.Alerts(ctx)
+				if err != nil {
+					return err
+				}
+				v, table = as, func(w io.Writer) { alertsTable(w, as) }
+			case "rules", "rule", "routes", "route", "receivers", "receiver":
+				d, err := c.AlertDefs(ctx)
+				if err != nil {
+					return err
+				}
+				kind := strings.TrimSuffix(args[0], "s") + "s"
+				switch kind {
+				case "rules":
+					v = d.Rules
+				case "routes":
+					v = d.Routes
+				default:
+					v = d.Receivers
+				}
+				table = func(w io.Writer) { alertDefsTable(w, kind, d) }
 			default:
-				return errUsage(cmd, fmt.Sprintf("cannot get %q: want services, nodes, instances or events", args[0]))
+				return errUsage(cmd, fmt.Sprintf("cannot get %q: want services, nodes, instances, events, alerts, rules, routes or receivers", args[0]))
 			}
 			return printAs(g.stdout, output, v, table)
 		},

@@ -74,6 +74,7 @@ A flag on the command line wins over the environment.`,
 		newUncordonCmd(g),
 		newExplainCmd(g),
 		newRolloutCmd(g),
+		newAlertsCmd(g),
 	)
 	return root
 }

@@ -55,6 +55,7 @@ of the leader's crash. The API (/v1/…) answers on every server.`,
 			}
 			api.RegisterRead(hs, srv.Reader(), api.ReadOptions{NodeTimeout: srv.NodeTimeout()})
 			api.RegisterServices(hs, api.ServicesOptions{JS: srv.JetStream, NodeTimeout: srv.NodeTimeout()})
+			api.RegisterAlerts(hs, api.ServicesOptions{JS: srv.JetStream})
 			return runAll(cmd.Context(), map[string]func(ctxT) error{"server": srv.Run, "http": hs.Run})
 		},
 	}

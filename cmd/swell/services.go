@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,12 +22,17 @@ func newApplyCmd(g *globals) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE",
-		Short: "Create or update the services of a YAML (or JSON) file",
+		Short: "Create or update the services and alert documents of a YAML (or JSON) file",
 		Long: `apply sends each file to the server, which checks it whole: an unknown
 field, a wrong type or an impossible value is reported with the file, line
 and field, and nothing of that file is stored. Services that depend on each
 other in a circle, or that claim a servicePort another service has, are
-refused the same way.
+refused the same way, and so are alert rules and routes that name a
+receiver neither in the file nor applied before.
+
+A file may hold kind: Service, AlertRule, Receiver and Route documents;
+the leader runs new alert documents within a second of the apply. Secrets in
+receivers (${ENV_VAR}, file:/path) are resolved on the server.
 
 A service whose containers change (image, cmd, env, resources, ports,
 health checks…) is replaced by a rolling upgrade; a new instance count,
@@ -60,7 +66,7 @@ priority or upgrade strategy only rescales it. Follow an upgrade with
 					return err
 				}
 				for _, r := range res {
-					fmt.Fprintf(g.stdout, "service %s %s\n", r.ID, r.Action)
+					fmt.Fprintf(g.stdout, "%s %s %s\n", kindWord(r.Kind), r.ID, r.Action)
 					if r.Rollout {
 						fmt.Fprintf(g.stdout, "  rolling upgrade to version %s: swell rollout status %s\n", r.Version, r.ID)
 					}
@@ -72,6 +78,17 @@ priority or upgrade strategy only rescales it. Follow an upgrade with
 	cf.register(cmd.Flags())
 	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "YAML or JSON file to apply ('-' for standard input); repeatable")
 	return cmd
+}
+
+// kindWord is how apply names a document's kind in its output.
+func kindWord(kind string) string {
+	switch kind {
+	case spec.KindAlertRule:
+		return "rule"
+	case "":
+		return "service"
+	}
+	return strings.ToLower(kind)
 }
 
 func readInput(stdin io.Reader, f string) (name string, data []byte, err error) {
@@ -107,22 +124,31 @@ func splitLines(s string) []string {
 func newDeleteCmd(g *globals) *cobra.Command {
 	var cf clientFlags
 	cmd := &cobra.Command{
-		Use:     "delete service ID",
-		Short:   "Delete a service; its instances stop",
-		Example: `  swell delete service /shop/web`,
-		Args:    cobra.ExactArgs(2),
+		Use:   "delete service|rule|route|receiver NAME",
+		Short: "Delete a service (its instances stop) or an alert rule, route or receiver",
+		Example: `  swell delete service /shop/web
+  swell delete rule container-memory`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] != "service" && args[0] != "services" {
-				return errUsage(cmd, fmt.Sprintf("cannot delete %q: want 'delete service ID'", args[0]))
+			kind := strings.TrimSuffix(args[0], "s")
+			switch kind {
+			case "service", "rule", "route", "receiver":
+			default:
+				return errUsage(cmd, fmt.Sprintf("cannot delete %q: want service, rule, route or receiver", args[0]))
 			}
 			c, err := cf.client()
 			if err != nil {
 				return err
 			}
-			if err := c.DeleteService(cmd.Context(), args[1]); err != nil {
+			if kind == "service" {
+				err = c.DeleteService(cmd.Context(), args[1])
+			} else {
+				err = c.DeleteAlertDef(cmd.Context(), kind, args[1])
+			}
+			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(g.stdout, "service %s deleted\n", args[1])
+			_, err = fmt.Fprintf(g.stdout, "%s %s deleted\n", kind, args[1])
 			return err
 		},
 	}

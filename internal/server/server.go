@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,10 +14,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/swell-pipeline/swell/alerts"
+	"github.com/swell-pipeline/swell/alerts/runner"
 	"github.com/swell-pipeline/swell/api"
 	"github.com/swell-pipeline/swell/ingest"
 	"github.com/swell-pipeline/swell/internal/bus"
 	"github.com/swell-pipeline/swell/internal/clock"
+	"github.com/swell-pipeline/swell/internal/events"
 	"github.com/swell-pipeline/swell/internal/leader"
 	"github.com/swell-pipeline/swell/scheduler/controller"
 )
@@ -43,6 +47,16 @@ type Options struct {
 	NodeTimeout time.Duration
 	// NoScheduler leaves the leader election and scheduler out.
 	NoScheduler bool
+	// NoAlerts leaves the alert runner out. With NoScheduler too, the
+	// server takes no part in the leader election.
+	NoAlerts bool
+	// AlertsBuiltin adjusts the built-in alert rules.
+	AlertsBuiltin alerts.BuiltinOptions
+	// ExternalURL is where people reach swell's API; notifications link to it.
+	ExternalURL string
+	// PipelineInterval is how often the ingest lag and InfluxDB's
+	// reachability go into the metrics stream (default 10s).
+	PipelineInterval time.Duration
 
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -54,9 +68,10 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	// Set by Run, read by the health checks from the HTTP goroutines.
-	ing atomic.Pointer[ingest.Ingest]
-	nc  atomic.Pointer[nats.Conn]
-	js  atomic.Pointer[jetstream.JetStream]
+	ing    atomic.Pointer[ingest.Ingest]
+	nc     atomic.Pointer[nats.Conn]
+	js     atomic.Pointer[jetstream.JetStream]
+	alerts atomic.Pointer[runner.Supervisor]
 	// ready is closed once the start-up checks passed.
 	ready chan struct{}
 }
@@ -81,6 +96,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.NodeTimeout == 0 {
 		o.NodeTimeout = controller.DefaultNodeTimeout
+	}
+	if o.PipelineInterval <= 0 {
+		o.PipelineInterval = DefaultPipelineInterval
 	}
 	if o.NodeTimeout < 3*time.Second {
 		return nil, fmt.Errorf("server: --node-timeout %s is too short: agents heartbeat every 2s, so a node would be lost between two beats; use 3s or more (default 10s)", o.NodeTimeout)
@@ -153,45 +171,53 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.ing.Store(ing)
 	var (
-		el  *leader.Elector
-		ctl *controller.Controller
+		el   *leader.Elector
+		lead []leaderPart
 	)
-	if !o.NoScheduler {
+	if !o.NoScheduler || !o.NoAlerts {
 		if el, err = leader.New(leader.Options{JS: js, ID: o.Name, Replicas: o.Limits.Replicas, Logger: o.Logger, Clock: o.Clock}); err != nil {
 			return fmt.Errorf("server: %w", err)
 		}
-		ctl, err = controller.New(controller.Options{
+	}
+	if !o.NoScheduler {
+		ctl, err := controller.New(controller.Options{
 			JS: js, Logger: o.Logger, Registerer: o.Registerer, Clock: o.Clock, NodeTimeout: o.NodeTimeout,
 		})
 		if err != nil {
 			return fmt.Errorf("server: %w", err)
 		}
+		lead = append(lead, leaderPart{"scheduler", ctl.Run})
+	}
+	if !o.NoAlerts {
+		sup, err := runner.NewSupervisor(runner.SupervisorOptions{
+			JS: js, Builtin: o.AlertsBuiltin, ExternalURL: o.ExternalURL,
+			Logger: o.Logger, Registerer: o.Registerer, Clock: o.Clock,
+			Events: events.NewPublisher(js, o.Clock.Now),
+		})
+		if err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+		s.alerts.Store(sup)
+		lead = append(lead, leaderPart{"alerts", sup.Run})
 	}
 	close(s.ready)
 	s.log.Info("server running", "influx", o.Influx.URL, "name", o.Name)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	go s.reportPipeline(runCtx, js, ing)
 	elected := make(chan error, 1)
 	if el != nil {
 		go func() {
 			elected <- el.Run(runCtx, func(lctx context.Context) {
-				// The lease is held until lctx ends, so a scheduler that
-				// failed (a watch cut by a NATS restart) starts again here
-				// rather than leaving the cluster without one.
-				for {
-					err := ctl.Run(lctx)
-					if lctx.Err() != nil {
-						return
-					}
-					s.log.Error("scheduler stopped; restarting it", "err", err)
-					t := o.Clock.NewTimer(time.Second)
-					select {
-					case <-lctx.Done():
-						t.Stop()
-						return
-					case <-t.C():
-					}
+				var wg sync.WaitGroup
+				for _, p := range lead {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						s.runLeaderPart(lctx, p)
+					}()
 				}
+				wg.Wait()
 			})
 		}()
 	} else {
@@ -207,6 +233,36 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// leaderPart is a component that runs on the leader only.
+type leaderPart struct {
+	name string
+	run  func(context.Context) error
+}
+
+// runLeaderPart runs p while the lease is held (until ctx ends). A part
+// that fails (a watch cut by a NATS restart) starts again here rather than
+// leaving the cluster without it.
+func (s *Server) runLeaderPart(ctx context.Context, p leaderPart) {
+	for {
+		err := p.run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Error(p.name+" stopped; restarting it", "err", err)
+		t := s.opts.Clock.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+	}
+}
+
+// Alerts returns the alert supervisor, nil until Run made it or when
+// alerts are off. Its Active is empty on a server that is not the leader.
+func (s *Server) Alerts() *runner.Supervisor { return s.alerts.Load() }
 
 // JetStream returns the server's JetStream context once Run has connected.
 func (s *Server) JetStream() (jetstream.JetStream, error) {

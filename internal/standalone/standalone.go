@@ -200,6 +200,7 @@ func (u *Up) Run(ctx context.Context) error {
 	}
 	api.RegisterRead(httpSrv, srv.Reader(), api.ReadOptions{NodeTimeout: srv.NodeTimeout()})
 	api.RegisterServices(httpSrv, api.ServicesOptions{JS: srv.JetStream, NodeTimeout: srv.NodeTimeout()})
+	api.RegisterAlerts(httpSrv, api.ServicesOptions{JS: srv.JetStream})
 	for name, c := range srv.Checks() {
 		httpSrv.AddCheck(name, c)
 	}
