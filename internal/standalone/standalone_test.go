@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -248,5 +249,87 @@ func TestUpWithUnreachableInfluxDBFailsBeforeTheBanner(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "swell is up") {
 		t.Errorf("banner printed although InfluxDB is unreachable:\n%s", out.String())
+	}
+}
+
+// TestUpAlertsReachAWebhookOnceAcrossARestart applies a rule through the
+// API of a running swell up; the local agent's own mem points cross it,
+// the webhook is told once, and a restart on the same data dir does not
+// tell it again.
+func TestUpAlertsReachAWebhookOnceAcrossARestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: starts influxd (-short)")
+	}
+	var (
+		mu   sync.Mutex
+		got  []string
+		hook = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var m struct {
+				Status string `json:"status"`
+				Alerts []struct {
+					Labels map[string]string `json:"labels"`
+				} `json:"alerts"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+				t.Errorf("webhook body: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, a := range m.Alerts {
+				got = append(got, m.Status+":"+a.Labels["alertname"]+":"+a.Labels["host"])
+			}
+		}))
+	)
+	t.Cleanup(hook.Close)
+	notes := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+	dataDir := t.TempDir()
+	r := startUp(t, dataDir)
+	c, err := api.NewClient(r.httpURL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := `kind: AlertRule
+name: mem-in-use
+measurement: mem
+field: used_percent
+groupBy: [host]
+crit: "> 0"
+notify: [hook]
+---
+kind: Receiver
+name: hook
+type: webhook
+url: ` + hook.URL + "\n"
+	if _, err := c.Apply(t.Context(), "alerts.yaml", []byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the webhook told of mem-in-use", func() bool { return len(notes()) == 1 })
+	if n := notes()[0]; !strings.HasPrefix(n, "firing:mem-in-use:") {
+		t.Errorf("notification %q", n)
+	}
+	waitFor(t, "swell get alerts lists it", func() bool {
+		as, err := c.Alerts(t.Context())
+		return err == nil && len(as) == 1 && as[0].Rule == "mem-in-use" && as[0].State == "CRITICAL"
+	})
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	r2 := startUp(t, dataDir)
+	before := countMem(t, r2.influxURL)
+	// Enough new points for the restarted runner to have evaluated the
+	// rule again many times over.
+	waitFor(t, "new points after restart", func() bool { return countMem(t, r2.influxURL) > before+5 })
+	c2, _ := api.NewClient(r2.httpURL, "")
+	waitFor(t, "alert still listed after restart", func() bool {
+		as, err := c2.Alerts(t.Context())
+		return err == nil && len(as) == 1 && as[0].Rule == "mem-in-use"
+	})
+	if n := notes(); len(n) != 1 {
+		t.Errorf("notifications after restart %v, want the one from before", n)
 	}
 }
