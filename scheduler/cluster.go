@@ -87,6 +87,9 @@ type Instance struct {
 	CPUs      float64
 	MemMiB    float64
 	HostPorts []int
+	// DependsOn are the service's dependencies as the instance was
+	// placed; they order the stops of deleted services.
+	DependsOn []string
 }
 
 // ServiceReq is what the scheduler needs to know of a service. Zero

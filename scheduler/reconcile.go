@@ -98,12 +98,33 @@ func (r *reconciler) stop(in *Instance, reason string) {
 	r.w.SetState(in.ID, StateStopping)
 }
 
-// orphans stops instances of services that are no longer wanted.
+// orphans stops instances of services that are no longer wanted, in
+// reverse dependency order: while a deleted service that depends on
+// another deleted one still has instances, the other one's wait.
 func (r *reconciler) orphans() {
-	for _, in := range slices.Clone(r.w.all) {
-		if _, ok := r.byID[in.Service]; !ok && in.State.Active() {
-			r.stop(in, fmt.Sprintf("service %s was deleted", in.Service))
+	deps := map[string][]string{}
+	for _, in := range r.w.all {
+		if _, ok := r.byID[in.Service]; !ok && in.State.holdsResources() {
+			deps[in.Service] = in.DependsOn
 		}
+	}
+	heldBy := map[string]string{}
+	for svc, ds := range deps {
+		for _, d := range ds {
+			if _, deleted := deps[d]; deleted && d != svc {
+				heldBy[d] = svc
+			}
+		}
+	}
+	for _, in := range slices.Clone(r.w.all) {
+		if _, ok := r.byID[in.Service]; ok || !in.State.Active() {
+			continue
+		}
+		if by, held := heldBy[in.Service]; held {
+			r.plan.Waiting[in.Service] = fmt.Sprintf("service %s was deleted; it stops once %s, which depends on it, has stopped", in.Service, by)
+			continue
+		}
+		r.stop(in, fmt.Sprintf("service %s was deleted", in.Service))
 	}
 }
 

@@ -172,6 +172,29 @@ func TestReconcile(t *testing.T) {
 			reason:    "service /web was deleted",
 		},
 		{
+			name: "deleted services stop in reverse dependency order: the dependent first", nodes: nodes(1, nil),
+			instances: []Instance{
+				running("db1", svcReq("/db", 1), "node1"),
+				with(running("w1", web, "node1"), func(i *Instance) { i.DependsOn = []string{"/db"} }),
+			},
+			want: []string{"stop /web w1"},
+		},
+		{
+			name: "a deleted dependency waits while its dependent is still stopping", nodes: nodes(1, nil),
+			instances: []Instance{
+				running("db1", svcReq("/db", 1), "node1"),
+				with(running("w1", web, "node1"), func(i *Instance) { i.DependsOn, i.State = []string{"/db"}, StateStopping }),
+			},
+		},
+		{
+			name: "a deleted dependency stops once its dependent has stopped", nodes: nodes(1, nil),
+			instances: []Instance{
+				running("db1", svcReq("/db", 1), "node1"),
+				with(running("w1", web, "node1"), func(i *Instance) { i.DependsOn, i.State = []string{"/db"}, StateStopped }),
+			},
+			want: []string{"stop /db db1"},
+		},
+		{
 			name: "a higher priority takes room from a lower one above its minimum", nodes: nodes(1, nil),
 			services: []ServiceReq{
 				func() ServiceReq { s := svcReq("/hi", 1); s.CPUs, s.Priority = 2, 10; return s }(),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/swell-pipeline/swell/api"
+	"github.com/swell-pipeline/swell/internal/state"
 	"github.com/swell-pipeline/swell/spec"
 )
 
@@ -124,11 +126,14 @@ func splitLines(s string) []string {
 func newDeleteCmd(g *globals) *cobra.Command {
 	var cf clientFlags
 	cmd := &cobra.Command{
-		Use:   "delete service|rule|route|receiver NAME",
-		Short: "Delete a service (its instances stop) or an alert rule, route or receiver",
-		Example: `  swell delete service /shop/web
+		Use:   "delete service|rule|route|receiver NAME...",
+		Short: "Delete services (their instances stop) or alert rules, routes or receivers",
+		Long: `delete removes what apply stored. The instances of deleted services stop
+in reverse dependency order: when /shop/web depends on /shop/db and both
+are deleted, db's instances stop only once web's have.`,
+		Example: `  swell delete service /shop/web /shop/db
   swell delete rule container-memory`,
-		Args: cobra.ExactArgs(2),
+		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kind := strings.TrimSuffix(args[0], "s")
 			switch kind {
@@ -140,16 +145,18 @@ func newDeleteCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if kind == "service" {
-				err = c.DeleteService(cmd.Context(), args[1])
-			} else {
-				err = c.DeleteAlertDef(cmd.Context(), kind, args[1])
+			for _, name := range args[1:] {
+				if kind == "service" {
+					err = c.DeleteService(cmd.Context(), name)
+				} else {
+					err = c.DeleteAlertDef(cmd.Context(), kind, name)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(g.stdout, "%s %s deleted\n", kind, name)
 			}
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(g.stdout, "%s %s deleted\n", kind, args[1])
-			return err
+			return nil
 		},
 	}
 	cf.register(cmd.Flags())
@@ -192,16 +199,23 @@ that restore the spread, then by the service's killSelection.`,
 }
 
 func newDrainCmd(g *globals) *cobra.Command {
-	var cf clientFlags
+	var (
+		cf      clientFlags
+		wait    bool
+		timeout time.Duration
+	)
 	cmd := &cobra.Command{
 		Use:   "drain NODE",
 		Short: "Move every instance off a node; it takes nothing new until uncordon",
 		Long: `drain cordons a node. Replacements of its instances start on other nodes
 first, and the node's instances stop as their replacements become healthy,
 as far as each service's minimumHealthCapacity allows. The node takes no new
-instance until 'swell uncordon NODE'. Watch it empty with 'swell get instances'.`,
-		Example: `  swell drain node-3`,
-		Args:    cobra.ExactArgs(1),
+instance until 'swell uncordon NODE'. With --wait, drain prints progress
+and returns once no instance is left on the node (exit status 1 if
+--timeout passes first); otherwise watch it with 'swell get instances'.`,
+		Example: `  swell drain node-3
+  swell drain node-3 --wait --timeout 10m`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cf.client()
 			if err != nil {
@@ -212,15 +226,55 @@ instance until 'swell uncordon NODE'. Watch it empty with 'swell get instances'.
 				return err
 			}
 			if !res.Changed {
-				_, err = fmt.Fprintf(g.stdout, "node %s was already draining (%d instances left)\n", res.Node, res.Instances)
-				return err
+				fmt.Fprintf(g.stdout, "node %s was already draining (%d instances left)\n", res.Node, res.Instances)
+			} else {
+				fmt.Fprintf(g.stdout, "node %s draining: %d instances move to other nodes\n", res.Node, res.Instances)
 			}
-			_, err = fmt.Fprintf(g.stdout, "node %s draining: %d instances move to other nodes\n", res.Node, res.Instances)
-			return err
+			if !wait {
+				return nil
+			}
+			return waitDrained(cmd, g, c, res.Node, timeout)
 		},
 	}
 	cf.register(cmd.Flags())
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until no instance is left on the node, printing progress")
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "with --wait: give up after this long")
 	return cmd
+}
+
+// waitDrained polls the node's instances until none is left.
+func waitDrained(cmd *cobra.Command, g *globals, c *api.Client, node string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+	defer cancel()
+	last := -1
+	for {
+		ins, err := c.Instances(ctx)
+		if err != nil && ctx.Err() == nil {
+			return err
+		}
+		left := 0
+		for _, in := range ins {
+			if in.Node == node && in.State != state.Stopped && in.State != state.Failed && in.State != state.Lost {
+				left++
+			}
+		}
+		if err == nil && left != last {
+			fmt.Fprintf(g.stdout, "%s  %d instances left on %s\n", time.Now().Format("15:04:05"), left, node)
+			last = left
+		}
+		if err == nil && left == 0 {
+			fmt.Fprintf(g.stdout, "node %s drained\n", node)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if cmd.Context().Err() != nil {
+				return cmd.Context().Err()
+			}
+			return fmt.Errorf("node %s still has %d instances after %s: see 'swell get instances' and 'swell explain ID' for services whose replacements cannot start", node, left, timeout)
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 func newUncordonCmd(g *globals) *cobra.Command {

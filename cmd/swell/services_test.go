@@ -70,6 +70,7 @@ func TestServiceCommandsAgainstARunningServer(t *testing.T) {
 		return p
 	}
 	web := write("web.yaml", "kind: Service\nid: /shop/web\nimage: web:1\ninstances: 2\ncpus: 0.5\nmem: 64\n")
+	rules := write("alerts.yaml", "kind: AlertRule\nname: mem\nmeasurement: mem\nfield: used_percent\ncrit: \"> 95\"\nnotify: [hook]\n---\nkind: Receiver\nname: hook\ntype: webhook\nurl: http://127.0.0.1:9/hook\n")
 	bad := write("bad.yaml", "kind: Service\nid: /shop/bad\nimage: web:1\nmemory_mb: 5\n")
 	srv := []string{"--server", addr}
 	cli := func(args ...string) (int, string, string) {
@@ -94,6 +95,7 @@ func TestServiceCommandsAgainstARunningServer(t *testing.T) {
 		{"scale a missing service", []string{"scale", "/shop/nope", "1"}, 1, "", "service /shop/nope not found"},
 		{"drain", []string{"drain", "n1"}, 0, "node n1 draining", ""},
 		{"drain again", []string{"drain", "n1"}, 0, "node n1 was already draining", ""},
+		{"drain and wait", []string{"drain", "n1", "--wait", "--timeout", "20s"}, 0, "node n1 drained\n", ""},
 		{"get nodes shows the cordon", []string{"get", "nodes", "-o", "json"}, 0, `"cordoned": true`, ""},
 		{"uncordon", []string{"uncordon", "n1"}, 0, "node n1 uncordoned", ""},
 		{"get nodes after uncordon", []string{"get", "nodes"}, 0, "n1    ready ", ""},
@@ -101,6 +103,15 @@ func TestServiceCommandsAgainstARunningServer(t *testing.T) {
 		{"rollout of a settled service", []string{"rollout", "status", "/shop/web", "--timeout", "10s", "--interval", "100ms"}, 0, "rollout of /shop/web done", ""},
 		{"delete", []string{"delete", "service", "/shop/web"}, 0, "service /shop/web deleted\n", ""},
 		{"delete again", []string{"delete", "service", "/shop/web"}, 1, "", "service /shop/web not found"},
+		{"apply alert documents", []string{"apply", "-f", rules}, 0, "rule mem created\nreceiver hook created\n", ""},
+		{"get rules", []string{"get", "rules"}, 0, "mem   ", ""},
+		{"get receivers", []string{"get", "receivers", "-o", "json"}, 0, `"type": "webhook"`, ""},
+		{"get alerts", []string{"get", "alerts"}, 0, "STATE", ""},
+		{"silence", []string{"alerts", "silence", "--match", "alertname=mem", "--for", "1h", "--comment", "test"}, 0, "(alertname=mem)", ""},
+		{"silence without --for", []string{"alerts", "silence", "--match", "alertname=mem"}, 1, "", "silence needs --for"},
+		{"silences", []string{"alerts", "silences"}, 0, "active", ""},
+		{"delete rule", []string{"delete", "rule", "mem"}, 0, "rule mem deleted\n", ""},
+		{"delete rule again", []string{"delete", "rule", "mem"}, 1, "", "no rule mem"},
 	}
 	for _, st := range steps {
 		code, out, errOut := cli(st.args...)

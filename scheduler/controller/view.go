@@ -172,6 +172,7 @@ func instance(p state.Placement, r state.Instance, reported bool, st scheduler.S
 	if p.Spec != nil {
 		in.CPUs, in.MemMiB = p.Spec.Cpus, p.Spec.Mem
 		in.HostPorts = fixedPorts(*p.Spec)
+		in.DependsOn = p.Spec.Dependencies
 	}
 	if reported {
 		// A service without health checks is healthy while it runs, as
