@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/influxdata/line-protocol/v2/lineprotocol"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -61,6 +62,10 @@ type Options struct {
 	// ShutdownGrace is how long Run waits, once ctx ends, for
 	// notifications already handed to receivers; default 5s.
 	ShutdownGrace time.Duration
+	// PointsInterval is how often swell_alert and
+	// swell_alert_notification points go into the metrics stream
+	// (default DefaultPointsInterval; state changes go at once).
+	PointsInterval time.Duration
 }
 
 // Runner runs the alert rules on the metric stream. Build it with New,
@@ -82,6 +87,11 @@ type Runner struct {
 	// message since: the pipeline counts as down for OutageWindow after.
 	fetchFailedAt time.Time
 	silences      map[string]alerts.Silence
+	// sent and failed count notifications per receiver; changes are
+	// state-change points waiting to be published.
+	sent, failed map[string]int64
+	changes      lineprotocol.Encoder
+	lastPoints   time.Time
 
 	mu     sync.Mutex
 	active []alerts.Active
@@ -107,8 +117,12 @@ func New(o Options) (*Runner, error) {
 	if o.ShutdownGrace <= 0 {
 		o.ShutdownGrace = DefaultShutdownGrace
 	}
+	if o.PointsInterval <= 0 {
+		o.PointsInterval = DefaultPointsInterval
+	}
 	log := o.Logger.With("component", "alerts")
-	r := &Runner{o: o, log: log, clock: o.Clock, dirtyRules: map[int]bool{}, silences: map[string]alerts.Silence{}}
+	r := &Runner{o: o, log: log, clock: o.Clock, dirtyRules: map[int]bool{}, silences: map[string]alerts.Silence{},
+		sent: map[string]int64{}, failed: map[string]int64{}}
 	names := map[string]bool{}
 	for _, rule := range o.Rules {
 		if names[rule.Name] {
@@ -306,6 +320,29 @@ initial:
 		})
 	}
 
+	pointsCh := make(chan []byte, 16)
+	senders.Go(func() { r.publishPoints(sendCtx, pointsCh) })
+	sendPoints := func(b []byte) {
+		if len(b) == 0 {
+			return
+		}
+		select {
+		case pointsCh <- b:
+		default:
+			r.log.Debug("alert points dropped: publisher behind")
+		}
+	}
+	flushPoints := func(now time.Time) {
+		if r.changes.Err() == nil && len(r.changes.Bytes()) > 0 {
+			sendPoints(slices.Clone(r.changes.Bytes()))
+		}
+		r.changes.Reset()
+		if now.Sub(r.lastPoints) >= r.o.PointsInterval {
+			r.lastPoints = now
+			sendPoints(r.statusPoints(now))
+		}
+	}
+
 	r.log.Info("alerts started", "rules", len(r.evals), "receivers", len(r.o.Receivers), "consumer", Consumer)
 	ticker := r.clock.NewTicker(r.o.TickInterval)
 	defer ticker.Stop()
@@ -323,6 +360,11 @@ initial:
 	handleDelivery := func(res delivery) {
 		r.router.Delivered(res.d, res.ok)
 		r.routerDirty = true
+		if res.ok {
+			r.sent[res.d.Notification.Receiver]++
+		} else {
+			r.failed[res.d.Notification.Receiver]++
+		}
 	}
 	for {
 		select {
@@ -339,6 +381,7 @@ initial:
 				close(q)
 			}
 			close(evCh)
+			close(pointsCh)
 			done := make(chan struct{})
 			go func() { senders.Wait(); close(done) }()
 			timer := r.clock.NewTimer(r.o.ShutdownGrace)
@@ -404,6 +447,7 @@ initial:
 		case <-ticker.C():
 			dispatch(r.evaluate(evCh))
 			r.checkpoint(ctx, kv)
+			flushPoints(r.clock.Now())
 		}
 	}
 }
@@ -452,6 +496,7 @@ func (r *Runner) evaluate(evCh chan<- events.Event) []alerts.Dispatch {
 		for _, tr := range trs {
 			r.metrics.transitions.WithLabelValues(tr.To.String()).Inc()
 			r.router.Observe(tr, now)
+			alertLine(&r.changes, tr.Rule, tr.Labels, tr.To, tr.Value, now)
 			if tr.Suppressed {
 				continue
 			}

@@ -129,11 +129,12 @@ func startRunner(t testing.TB, js jetstream.JetStream, h *hook, log *slog.Logger
 			Where: []alerts.Matcher{alerts.MustMatcher("service", alerts.MatchEqual, "/shop/web")},
 			Warn:  alerts.MustCondition("> 80"), Crit: alerts.MustCondition("> 95"),
 		}},
-		Routes:       []alerts.Route{{Name: "web", Receivers: []string{"hook"}, GroupBy: []string{"container"}, GroupInterval: time.Second}},
-		Receivers:    map[string]notify.Notifier{"hook": wh},
-		Logger:       log,
-		Events:       events.NewPublisher(js, nil),
-		TickInterval: 100 * time.Millisecond,
+		Routes:         []alerts.Route{{Name: "web", Receivers: []string{"hook"}, GroupBy: []string{"container"}, GroupInterval: time.Second}},
+		Receivers:      map[string]notify.Notifier{"hook": wh},
+		Logger:         log,
+		Events:         events.NewPublisher(js, nil),
+		TickInterval:   100 * time.Millisecond,
+		PointsInterval: 200 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)

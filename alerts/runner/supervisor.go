@@ -130,7 +130,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			case e, ok := <-w.Updates():
 				if !ok {
 					cancel()
-					<-done
+					if err := <-done; err != nil {
+						s.log.Warn("alert runner stopped with an error", "err", err)
+					}
 					return errors.New("alerts: definitions watch closed")
 				}
 				changed = e != nil

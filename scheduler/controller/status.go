@@ -21,7 +21,8 @@ const StatusSource = "_leader"
 const DefaultStatusInterval = 5 * time.Second
 
 // statusPoints is the cluster's state as line protocol: per service the
-// desired, running, healthy, starting and pending replica counts; per
+// desired, running, healthy, starting and pending replica counts (and the
+// autoscale target per instance, when the service has a policy); per
 // node whether it is ready, lost and draining, and how many instances it
 // runs. Alerts (service-degraded, node-lost) and the dashboards read them.
 func statusPoints(v *View, now time.Time) ([]byte, error) {
@@ -63,6 +64,11 @@ func statusPoints(v *View, now time.Time) ([]byte, error) {
 		enc.AddField("priority", lineprotocol.IntValue(int64(s.Priority)))
 		enc.AddField("running", lineprotocol.IntValue(int64(c.running)))
 		enc.AddField("starting", lineprotocol.IntValue(int64(c.starting)))
+		if rec, ok := v.Records[s.ID]; ok && rec.Spec.Autoscale != nil {
+			if t, ok := lineprotocol.FloatValue(rec.Spec.Autoscale.Target); ok {
+				enc.AddField("target", t)
+			}
+		}
 		enc.EndLine(now)
 	}
 	for _, n := range v.Nodes {

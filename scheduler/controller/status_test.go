@@ -63,7 +63,12 @@ func TestLeaderPublishesServiceAndNodeStatus(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- ctl.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
 	c.apply(webService(6))
 
 	cons, err := c.js.OrderedConsumer(t.Context(), bus.StreamMetrics, jetstream.OrderedConsumerConfig{
