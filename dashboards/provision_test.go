@@ -21,6 +21,12 @@ func TestWriteProvisioningWritesTheInfluxDBDatasource(t *testing.T) {
 			wantNone: []string{"secureJsonData", "user:"},
 		},
 		{
+			name:     "a token for InfluxDB 2.x and 3.x goes in an Authorization header",
+			ds:       Datasource{URL: "https://influx:8086", Database: "swell", Token: "t0k"},
+			want:     []string{"httpHeaderName1: Authorization", "secureJsonData:", `httpHeaderValue1: "Token t0k"`},
+			wantNone: []string{"user:", "password:"},
+		},
+		{
 			name: "with auth the password is secure json data",
 			ds:   Datasource{URL: "http://influx:8086", Database: "metrics", User: "grafana", Password: "p\"w"},
 			want: []string{`user: "grafana"`, "secureJsonData:", `password: "p\"w"`, `dbName: "metrics"`},
@@ -34,8 +40,8 @@ func TestWriteProvisioningWritesTheInfluxDBDatasource(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := filepath.Join(dir, "datasources", "swell.yaml")
-			if len(paths) != 1 || paths[0] != want {
-				t.Fatalf("paths %v, want [%s]", paths, want)
+			if len(paths) != 2+len(All()) || paths[0] != want {
+				t.Fatalf("paths %v, want %s first, then the provider and %d dashboards", paths, want, len(All()))
 			}
 			b, err := os.ReadFile(want)
 			if err != nil {
@@ -65,5 +71,53 @@ func TestWriteProvisioningReportsAnUnwritableDir(t *testing.T) {
 	}
 	if _, err := WriteProvisioning(filepath.Join(file, "x"), Datasource{}); err == nil || !strings.Contains(err.Error(), "dashboards: create") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestWriteProvisioningWritesProviderAndDashboards(t *testing.T) {
+	tests := []struct {
+		name     string
+		opts     []ProvisionOption
+		wantPath func(dir string) string
+		folder   string
+	}{
+		{
+			name:     "the provider names the JSON by the directory written",
+			wantPath: func(dir string) string { return filepath.Join(dir, "dashboards", "json") },
+			folder:   `folder: "swell"`,
+		},
+		{
+			name:     "a Grafana that mounts the directory elsewhere",
+			opts:     []ProvisionOption{WithGrafanaDir("/etc/grafana/provisioning"), WithFolder("Ops Team")},
+			wantPath: func(string) string { return "/etc/grafana/provisioning/dashboards/json" },
+			folder:   `folderUid: "swell-ops-team"`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if _, err := WriteProvisioning(dir, Datasource{URL: "http://influx:8086", Database: "swell"}, tc.opts...); err != nil {
+				t.Fatal(err)
+			}
+			p, err := os.ReadFile(filepath.Join(dir, "dashboards", "swell.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []string{"apiVersion: 1", "type: file", `path: "` + tc.wantPath(dir) + `"`, tc.folder} {
+				if !strings.Contains(string(p), s) {
+					t.Errorf("provider lacks %q:\n%s", s, p)
+				}
+			}
+			for _, d := range All() {
+				b, err := os.ReadFile(filepath.Join(dir, "dashboards", "json", d.UID+".json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, _ := JSON(d)
+				if string(b) != string(want) {
+					t.Errorf("%s.json is not the dashboard's JSON", d.UID)
+				}
+			}
+		})
 	}
 }

@@ -75,6 +75,7 @@ A flag on the command line wins over the environment.`,
 		newExplainCmd(g),
 		newRolloutCmd(g),
 		newAlertsCmd(g),
+		newDashboardsCmd(g),
 	)
 	return root
 }

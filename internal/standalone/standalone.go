@@ -211,7 +211,7 @@ func (u *Up) Run(ctx context.Context) error {
 		return fmt.Errorf("up: %w", err)
 	}
 	grafanaDir := filepath.Join(dataDir, "grafana", "provisioning")
-	if _, err := dashboards.WriteProvisioning(grafanaDir, dashboards.Datasource{URL: influxURL, Database: so.Influx.Database}); err != nil {
+	if _, err := dashboards.WriteProvisioning(grafanaDir, dashboards.NewDatasource(influxURL, so.Influx.Database, so.Influx.Token)); err != nil {
 		return fmt.Errorf("up: %w", err)
 	}
 
