@@ -122,6 +122,9 @@ type ServiceReq struct {
 	// it is replaced; zero means it is replaced as soon as it is reported
 	// unhealthy (the agent already applies gracePeriodSeconds).
 	HealthGrace time.Duration
+	// AvoidNodes are nodes where the service's instances kept failing:
+	// new instances go there only when no other node fits.
+	AvoidNodes []string
 }
 
 func (s *ServiceReq) minInstances() int {

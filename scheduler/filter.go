@@ -45,7 +45,12 @@ type compiled struct {
 	cons    []compiledConstraint
 	groupBy int // index in cons of the GROUP_BY that decides domains; -1 if none
 	ports   []int
+	// avoid marks, by node index, the nodes of svc.AvoidNodes; nil when
+	// there are none.
+	avoid []bool
 }
+
+func (c *compiled) avoided(ni int32) bool { return c.avoid != nil && c.avoid[ni] }
 
 func (s *Snapshot) compile(svc *ServiceReq) *compiled {
 	a := s.alloc(svc.ID)
@@ -56,6 +61,14 @@ func (s *Snapshot) compile(svc *ServiceReq) *compiled {
 	for _, p := range svc.HostPorts {
 		if p != 0 {
 			c.ports = append(c.ports, p)
+		}
+	}
+	if len(svc.AvoidNodes) > 0 {
+		c.avoid = make([]bool, len(s.nodes))
+		for _, name := range svc.AvoidNodes {
+			if ni := s.nodeIndex(name); ni >= 0 {
+				c.avoid[ni] = true
+			}
 		}
 	}
 	for i, con := range svc.Constraints {

@@ -42,7 +42,7 @@ func Place(s *Snapshot, svc ServiceReq, n int) ([]Placement, Explanation) {
 		}
 	}
 	for round := 0; len(out) < n; round++ {
-		best, bestDomain, bestCost := int32(-1), int32(0), 0.0
+		best, bestDomain, bestCost, bestAvoided := int32(-1), int32(0), 0.0, false
 		kept := cand[:0]
 		for _, ni := range cand {
 			// The first round's candidates were just checked.
@@ -50,9 +50,12 @@ func Place(s *Snapshot, svc ServiceReq, n int) ([]Placement, Explanation) {
 				continue
 			}
 			kept = append(kept, ni)
-			d, k := c.domainCount(ni), s.cost(c, ni)
-			if best < 0 || d < bestDomain || (d == bestDomain && k < bestCost) {
-				best, bestDomain, bestCost = ni, d, k
+			d, k, av := c.domainCount(ni), s.cost(c, ni), c.avoided(ni)
+			// A node the service keeps failing on is taken only when no
+			// other fits; then spread, then cost decide.
+			if best < 0 || (bestAvoided && !av) ||
+				(av == bestAvoided && (d < bestDomain || (d == bestDomain && k < bestCost))) {
+				best, bestDomain, bestCost, bestAvoided = ni, d, k, av
 			}
 		}
 		cand = kept

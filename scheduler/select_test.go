@@ -25,6 +25,20 @@ func TestPlace(t *testing.T) {
 			want: map[string]int{"node1": 2, "node2": 2, "node3": 2},
 		},
 		{
+			name: "a node the service keeps failing on is avoided, spread or not", nodes: nodes(3, nil), n: 2,
+			svc: func(s ServiceReq) ServiceReq {
+				s.Constraints, s.AvoidNodes = cons(t, []string{"hostname", "GROUP_BY"}), []string{"node1"}
+				return s
+			},
+			instances: []string{"node2", "node3"},
+			want:      map[string]int{"node2": 1, "node3": 1},
+		},
+		{
+			name: "an avoided node still takes what fits nowhere else", nodes: nodes(1, nil), n: 1,
+			svc:  func(s ServiceReq) ServiceReq { s.AvoidNodes = []string{"node1"}; return s },
+			want: map[string]int{"node1": 1},
+		},
+		{
 			name: "seven over three racks is 3/2/2", nodes: nodes(9, rack3), n: 7, by: "rack",
 			svc:  func(s ServiceReq) ServiceReq { s.Constraints = cons(t, []string{"rack", "GROUP_BY", "3"}); return s },
 			want: map[string]int{"r1": 3, "r2": 2, "r3": 2},

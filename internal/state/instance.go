@@ -74,7 +74,11 @@ type Instance struct {
 	HostPorts []int     `json:"hostPorts"`
 	StartedAt time.Time `json:"startedAt"`
 	// Reason explains a failed or lost state (image missing, exit code …).
-	Reason    string    `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Restarts counts the failures in a row of this instance on its node
+	// (launch errors, exits, failed health checks); a healthy run resets
+	// it. The scheduler moves an instance that keeps failing.
+	Restarts  int       `json:"restarts,omitempty"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -34,6 +35,9 @@ type cluster struct {
 	nodes map[string]context.CancelFunc
 	// startDelay is how long a fake container takes to become healthy.
 	startDelay time.Duration
+	// failOn is a node whose containers all fail, as an agent reports
+	// them after relaunching them with the service's backoff.
+	failOn string
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -166,6 +170,13 @@ func (c *cluster) carryOut(ctx context.Context, p state.Placement) {
 		}
 	}
 	put(state.Starting, false)
+	if p.Node == c.failOn {
+		if wait(c.startDelay) {
+			r.Restarts, r.Reason = MoveAfterFailures, "exit code 1"
+			put(state.Failed, false)
+		}
+		return
+	}
 	if wait(c.startDelay) {
 		r.StartedAt = time.Now()
 		put(state.Running, true)
@@ -339,6 +350,27 @@ func TestLostNodeInstancesAreReplacedElsewhere(t *testing.T) {
 	}
 }
 
+func TestInstancesFailingOnANodeMoveToAnother(t *testing.T) {
+	c := newCluster(t)
+	c.failOn = "n1"
+	threeNodes(c)
+	c.runController()
+	s := webService(2)
+	s.Constraints = nil
+	c.apply(s)
+	c.waitFor("2 healthy instances, none on n1", 10*time.Second, func() bool {
+		sm := c.sample("/shop/web")
+		return sm.healthy == 2 && sm.live["n1"] == 0
+	})
+	evs, err := events.List(t.Context(), c.js, events.Filter{Type: events.Deploy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(evs, func(e events.Event) bool { return strings.Contains(e.Reason, "replace failed instance") }) {
+		t.Errorf("no event tells of the replacement: %+v", evs)
+	}
+}
+
 func TestRollingUpgradeKeepsMarathonBounds(t *testing.T) {
 	c := newCluster(t)
 	c.startDelay = 150 * time.Millisecond
@@ -463,6 +495,11 @@ func TestBuildDerivesInstanceStatesFromRecords(t *testing.T) {
 		{"running without checks is healthy", new(place("i1", false, svc)), new(report("i1", state.Running, false)), "running", true, false, false, false, false},
 		{"running with checks follows the report", new(place("i1", false, checked)), new(report("i1", state.Running, false)), "running", false, false, false, false, false},
 		{"failed waits for the agent's backoff", new(place("i1", false, svc)), new(report("i1", state.Failed, false)), "starting", false, false, false, false, false},
+		{"failing again and again moves off the node", new(place("i1", false, svc)), func() *state.Instance {
+			r := report("i1", state.Failed, false)
+			r.Restarts = MoveAfterFailures
+			return &r
+		}(), "failed", false, false, true, false, false},
 		{"exited on its own", new(place("i1", false, svc)), new(report("i1", state.Stopped, false)), "stopped", false, false, true, false, false},
 		{"stopping holds its node", new(place("i1", true, svc)), new(report("i1", state.Running, true)), "stopping", false, false, false, false, false},
 		{"stopped placement is finished", new(place("i1", true, svc)), new(report("i1", state.Stopped, false)), "", false, true, false, false, false},
@@ -491,6 +528,9 @@ func TestBuildDerivesInstanceStatesFromRecords(t *testing.T) {
 			}
 			if got != tc.wantState || (got != "" && healthy != tc.wantHealthy) {
 				t.Errorf("state %q healthy %v, want %q %v", got, healthy, tc.wantState, tc.wantHealthy)
+			}
+			if moved := tc.wantState == "failed"; moved != (len(v.Services) == 1 && len(v.Services[0].AvoidNodes) == 1 && v.Services[0].AvoidNodes[0] == "n1") {
+				t.Errorf("avoid nodes %+v, want n1 only when the instance moves", v.Services)
 			}
 			if (len(v.Finished) > 0) != tc.finished || (len(v.Exited) > 0) != tc.exited ||
 				(len(v.Stale) > 0) != tc.stale || (len(v.Returned) > 0) != tc.returned {

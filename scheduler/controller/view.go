@@ -23,6 +23,11 @@ type Input struct {
 	NodeTimeout time.Duration
 }
 
+// MoveAfterFailures is how many times in a row an instance may fail on
+// its node (relaunched there with the service's backoff) before it is
+// replaced on another node.
+const MoveAfterFailures = 3
+
 // View is the cluster as the scheduler core sees it, derived from an
 // Input, with the housekeeping the records call for.
 type View struct {
@@ -95,6 +100,8 @@ func Build(in Input) *View {
 	for _, r := range in.Instances {
 		v.Reports[r.Key()] = r
 	}
+	// avoid lists, per service, the nodes its instances kept failing on.
+	avoid := map[string][]string{}
 	for _, p := range in.Placements {
 		key := p.Key()
 		v.Placements[key] = p
@@ -132,10 +139,17 @@ func Build(in Input) *View {
 				v.Exited = append(v.Exited, key)
 			case state.Failed:
 				// The agent relaunches a failed placement with Marathon's
-				// backoff; replacing it here with a new instance would
-				// bypass that backoff and turn a missing image into a
-				// storm of launches.
+				// backoff; replacing it here with a new instance at once
+				// would bypass that backoff and turn a missing image into
+				// a storm of launches. Once it has failed MoveAfterFailures
+				// times in a row on this node, though, it is replaced on
+				// another node: the node may be what is wrong.
 				st = scheduler.StateStarting
+				if r.Restarts >= MoveAfterFailures {
+					st = scheduler.StateFailed
+					v.Exited = append(v.Exited, key)
+					avoid[p.Service] = append(avoid[p.Service], p.Node)
+				}
 			case state.Lost:
 				st = scheduler.StateLost
 				if ready[nodeTok] {
@@ -160,6 +174,9 @@ func Build(in Input) *View {
 				State: scheduler.StateStopping, HostPorts: r.HostPorts,
 			})
 		}
+	}
+	for i := range v.Services {
+		v.Services[i].AvoidNodes = avoid[v.Services[i].ID]
 	}
 	return v
 }
