@@ -50,6 +50,9 @@ type agentFlags struct {
 	spoolMax       byteSize
 	dockerHost     string
 	cgroupRoot     string
+	noRouter       bool
+	drainTimeout   time.Duration
+	holdTimeout    time.Duration
 }
 
 func (a *agentFlags) register(fs *pflag.FlagSet) {
@@ -69,6 +72,9 @@ func (a *agentFlags) register(fs *pflag.FlagSet) {
 	fs.Var(&a.spoolMax, "spool-max-bytes", "size cap of the on-disk spool used while NATS is unreachable (e.g. 256MiB)")
 	fs.StringVar(&a.dockerHost, "docker-host", "", "Docker Engine endpoint (default: DOCKER_HOST or the local socket)")
 	fs.StringVar(&a.cgroupRoot, "cgroup-root", "/sys/fs/cgroup", "where the cgroup filesystem is mounted")
+	fs.BoolVar(&a.noRouter, "no-router", false, "do not serve the services' servicePorts on this node")
+	fs.DurationVar(&a.drainTimeout, "drain-timeout", 30*time.Second, "longest an instance being stopped waits for its in-flight requests to finish")
+	fs.DurationVar(&a.holdTimeout, "hold-timeout", 30*time.Second, "how long the router holds a request for a service scaled to zero before answering 503")
 }
 
 func (a *agentFlags) options() (agent.Options, error) {
@@ -103,6 +109,9 @@ func (a *agentFlags) options() (agent.Options, error) {
 		SpoolMaxBytes:  int64(a.spoolMax),
 		DockerHost:     a.dockerHost,
 		CgroupRoot:     a.cgroupRoot,
+		NoRouter:       a.noRouter,
+		DrainTimeout:   a.drainTimeout,
+		HoldTimeout:    a.holdTimeout,
 	}, nil
 }
 
@@ -110,6 +119,7 @@ func (a *agentFlags) options() (agent.Options, error) {
 type serverFlags struct {
 	name        string
 	nodeTimeout time.Duration
+	autoTick    time.Duration
 	influx      ingest.InfluxOptions
 	workers     int
 	maxAge      time.Duration
@@ -131,6 +141,7 @@ func (s *serverFlags) register(fs *pflag.FlagSet, withURL bool) {
 	fs.Var(&s.maxBytes, "stream-max-bytes", "size cap of the metrics stream in NATS (e.g. 10GiB)")
 	fs.IntVar(&s.replicas, "stream-replicas", 1, "JetStream replicas for swell's streams (3 in a NATS cluster)")
 	fs.DurationVar(&s.nodeTimeout, "node-timeout", 10*time.Second, "a node silent this long is lost and its instances are replaced elsewhere")
+	fs.DurationVar(&s.autoTick, "autoscale-tick", time.Second, "how often the autoscaler decides (100ms to 1m)")
 	fs.StringVar(&s.name, "server-name", "", "this server's name in the leader election (default: hostname:pid)")
 }
 
@@ -147,6 +158,7 @@ func (s *serverFlags) options() (server.Options, error) {
 		Limits:        bus.StreamLimits{MaxAge: s.maxAge, MaxBytes: int64(s.maxBytes), Replicas: s.replicas},
 		Name:          s.name,
 		NodeTimeout:   s.nodeTimeout,
+		AutoscaleTick: s.autoTick,
 	}, nil
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/swell-pipeline/swell/collector/natsout"
 	"github.com/swell-pipeline/swell/internal/bus"
 	"github.com/swell-pipeline/swell/internal/clock"
+	"github.com/swell-pipeline/swell/router"
 )
 
 // Options configures an agent.
@@ -65,6 +66,15 @@ type Options struct {
 
 	DockerHost string
 	CgroupRoot string
+
+	// NoRouter turns the node's router (service ports) off.
+	NoRouter bool
+	// DrainTimeout is the longest the executor waits for the routers to
+	// finish an instance's requests before stopping it (default 30s).
+	DrainTimeout time.Duration
+	// HoldTimeout is how long the router holds a request for a service
+	// with no instance ready (scale from zero) before a 503 (default 30s).
+	HoldTimeout time.Duration
 
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -111,6 +121,12 @@ func New(o Options) (*Agent, error) {
 	}
 	if o.DataDir == "" {
 		return nil, errors.New("agent: no data dir (--data-dir) for the spool")
+	}
+	if o.DrainTimeout < 0 || o.HoldTimeout < 0 {
+		return nil, fmt.Errorf("agent: --drain-timeout %s and --hold-timeout %s must not be negative", o.DrainTimeout, o.HoldTimeout)
+	}
+	if o.DrainTimeout == 0 {
+		o.DrainTimeout = 30 * time.Second
 	}
 	if o.CPUs < 0 || o.MemMiB < 0 {
 		return nil, fmt.Errorf("agent: --cpus %v and --mem %v must not be negative", o.CPUs, o.MemMiB)
@@ -282,10 +298,42 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.register(ctx, js, node)
 	}()
 
+	var drain Drainer
+	rtDone := make(chan struct{})
+	if o.NoRouter {
+		close(rtDone)
+	} else {
+		rt, err := router.New(router.Options{
+			Node:            o.Node,
+			Addr:            o.Addr,
+			JS:              js,
+			Metrics:         out,
+			MetricsInterval: o.Interval,
+			HoldTimeout:     o.HoldTimeout,
+			Logger:          o.Logger,
+			Clock:           o.Clock,
+			Registerer:      o.Registerer,
+		})
+		if err != nil {
+			return fmt.Errorf("agent: %w", err)
+		}
+		dw, err := router.NewDrainWaiter(router.DrainOptions{Conn: nc, Timeout: o.DrainTimeout, Clock: o.Clock})
+		if err != nil {
+			return fmt.Errorf("agent: %w", err)
+		}
+		drain = dw
+		go func() {
+			defer close(rtDone)
+			if err := rt.Run(ctx); err != nil {
+				a.log.Error("router stopped", "err", err)
+			}
+		}()
+	}
+
 	exDone := make(chan struct{})
 	go func() {
 		defer close(exDone)
-		a.runContainers(ctx, js, out)
+		a.runContainers(ctx, js, out, drain)
 	}()
 
 	a.setRunning(true)
@@ -293,6 +341,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.setRunning(false)
 	<-regDone
 	<-exDone
+	<-rtDone
 	stopOut()
 	if err := <-outErr; err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("agent: output: %w", err)

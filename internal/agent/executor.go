@@ -56,10 +56,22 @@ type ExecutorOptions struct {
 	SettleDelay time.Duration
 	// StopGrace is the time between SIGTERM and SIGKILL (default 10s).
 	StopGrace time.Duration
+	// Drain, when set, is waited on before an instance that may be in the
+	// routers' rotation is stopped (scale-down, upgrade, drain): its record
+	// says stopping first, which takes it out of rotation, and the stop
+	// waits until the routers report nothing in flight or Drain times out.
+	Drain Drainer
 
 	Logger     *slog.Logger
 	Clock      clock.Clock
 	Registerer prometheus.Registerer
+}
+
+// Drainer waits until no router sends an instance requests any more.
+type Drainer interface {
+	Wait(ctx context.Context, service, node, instance string) error
+	// Timeout is the longest Wait takes.
+	Timeout() time.Duration
 }
 
 // Executor makes the node's placements real: it creates, starts, checks,
@@ -527,12 +539,12 @@ func (e *Executor) reconcile(ctx context.Context, withList bool) {
 			e.converge(ctx, it, p, cp, now)
 		case hasP:
 			e.describe(it, p)
-			e.stop(ctx, it, cp)
+			e.stop(ctx, it, cp, p.Spec)
 		case e.settled(now):
 			if cp != nil {
 				e.orphans.Inc()
 				e.log.Info("removing a container no placement wants", "instance", cp.Instance, "container", shortID(cp.ID))
-				e.stop(ctx, it, cp)
+				e.stop(ctx, it, cp, nil)
 				continue
 			}
 			e.forget(ctx, it)
@@ -569,7 +581,7 @@ func (e *Executor) converge(ctx context.Context, it *instance, p state.Placement
 	case runtime.StateRunning:
 		if it.failReason != "" {
 			// Killed for its health, but the stop did not take: try again.
-			e.stopContainer(ctx, it, c.ID, false)
+			e.stopContainer(ctx, it, c.ID, false, false)
 			return
 		}
 		it.rec.State = state.Running
@@ -729,8 +741,10 @@ func (e *Executor) launchFailed(it *instance, p state.Placement, now time.Time, 
 }
 
 // stop takes an instance down: stopping, then stopped once its container
-// is gone. (An orphan's record is deleted afterwards, by forget.)
-func (e *Executor) stop(ctx context.Context, it *instance, c *runtime.Container) {
+// is gone. (An orphan's record is deleted afterwards, by forget.) An
+// instance the routers may be sending requests to is drained first; s is
+// its spec when known (nil for an orphan).
+func (e *Executor) stop(ctx context.Context, it *instance, c *runtime.Container, s *spec.Service) {
 	e.unwatch(it)
 	if c == nil {
 		if it.rec.ID == "" {
@@ -744,16 +758,34 @@ func (e *Executor) stop(ctx context.Context, it *instance, c *runtime.Container)
 		it.rec.ID, it.rec.Service, it.rec.Node, it.rec.Version = c.Instance, c.Service, e.o.Node, c.Version
 		it.rec.Image = c.Image
 	}
+	drain := e.o.Drain != nil && it.rec.State == state.Running && it.rec.Healthy && routed(s)
 	it.rec.State, it.rec.Healthy = state.Stopping, false
-	e.stopContainer(ctx, it, c.ID, true)
+	e.stopContainer(ctx, it, c.ID, true, drain)
+}
+
+// routed says whether a service may be behind the routers: it has a
+// servicePort, or its spec is unknown.
+func routed(s *spec.Service) bool {
+	if s == nil {
+		return true
+	}
+	for _, pm := range s.PortMappings {
+		if pm.ServicePort != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // stopContainer stops (with the grace period) and optionally removes a
 // container beside the loop, which skips the instance until it is done.
-func (e *Executor) stopContainer(ctx context.Context, it *instance, id string, remove bool) {
+// With drain, the stop first waits for the routers to let the instance's
+// requests finish; the record saying stopping is written before.
+func (e *Executor) stopContainer(ctx context.Context, it *instance, id string, remove, drain bool) {
 	it.busy = true
 	e.put(ctx, it)
 	grace, key := e.o.StopGrace, it.key
+	service, instance := it.rec.Service, it.rec.ID
 	e.wg.Go(func() {
 		defer func() {
 			select {
@@ -761,8 +793,23 @@ func (e *Executor) stopContainer(ctx context.Context, it *instance, id string, r
 			case <-ctx.Done():
 			}
 		}()
-		sctx, cancel := context.WithTimeout(ctx, grace+30*time.Second)
+		budget := grace + 30*time.Second
+		if drain {
+			budget += e.o.Drain.Timeout()
+		}
+		sctx, cancel := context.WithTimeout(ctx, budget)
 		defer cancel()
+		if drain {
+			start := e.o.Clock.Now()
+			if err := e.o.Drain.Wait(sctx, service, e.o.Node, instance); err != nil {
+				if ctx.Err() != nil {
+					return // the agent stops; the container stays for the next one
+				}
+				e.log.Warn("stopping an instance that did not drain", "instance", instance, "service", service, "err", err)
+			} else {
+				e.log.Debug("instance drained", "instance", instance, "service", service, "took", e.o.Clock.Now().Sub(start))
+			}
+		}
 		if err := e.o.Runtime.Stop(sctx, id, grace); err != nil && !errors.Is(err, runtime.ErrContainerNotFound) {
 			e.log.Warn("cannot stop container", "container", shortID(id), "err", err)
 		}
@@ -917,7 +964,7 @@ func (e *Executor) takeResults(ctx context.Context) {
 				e.backoff(p).tracker.Failed(backoffKey(p), e.o.Clock.Now())
 				it.exitCounted = it.rec.ContainerID // the exit that follows is this failure
 			}
-			e.stopContainer(ctx, it, it.rec.ContainerID, false)
+			e.stopContainer(ctx, it, it.rec.ContainerID, false, false)
 		}
 	}
 }

@@ -19,7 +19,7 @@ const engineRetry = 10 * time.Second
 // runContainers runs the executor once the Docker engine answers. Until
 // then it says once that containers cannot run on this node, and keeps
 // asking quietly.
-func (a *Agent) runContainers(ctx context.Context, js jetstream.JetStream, metrics collector.Output) {
+func (a *Agent) runContainers(ctx context.Context, js jetstream.JetStream, metrics collector.Output, drain Drainer) {
 	o := a.opts
 	log := a.log.With("component", "executor")
 	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
@@ -69,6 +69,7 @@ func (a *Agent) runContainers(ctx context.Context, js jetstream.JetStream, metri
 		Runtime:    rt,
 		Execer:     rt,
 		Metrics:    metrics,
+		Drain:      drain,
 		Logger:     o.Logger,
 		Clock:      o.Clock,
 		Registerer: o.Registerer,

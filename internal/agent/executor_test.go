@@ -812,3 +812,26 @@ func TestResyncDropsQueuedUpdatesOfDeletedPlacements(t *testing.T) {
 		t.Errorf("placements after resync and stale updates: %v, want only %s", got, want)
 	}
 }
+
+func TestOnlyInstancesThatMayBeRoutedAreDrained(t *testing.T) {
+	plain := spec.NewService("/it/worker", "w:1")
+	plain.PortMappings = []spec.PortMapping{{ContainerPort: 8080, Protocol: "tcp"}}
+	routedSvc := plain
+	routedSvc.PortMappings = []spec.PortMapping{{ContainerPort: 8080, Protocol: "tcp"}, {ContainerPort: 9090, ServicePort: 10001, Protocol: "tcp"}}
+	tests := []struct {
+		name string
+		s    *spec.Service
+		want bool
+	}{
+		{"no servicePort: nobody routes to it", &plain, false},
+		{"a servicePort on any mapping", &routedSvc, true},
+		{"spec unknown (an orphan): drain to be safe", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := routed(tt.s); got != tt.want {
+				t.Errorf("routed = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

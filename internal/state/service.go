@@ -18,6 +18,20 @@ type ServiceRecord struct {
 	Version   string    `json:"version"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Traffic, when set, splits the routers' requests between versions
+	// (blue/green and canary rollouts); nil shares them among every ready
+	// instance.
+	Traffic *Traffic `json:"traffic,omitempty"`
+}
+
+// Traffic splits a service's requests between versions of its spec: each
+// version gets Weights[version] / (sum of the weights of the versions that
+// have a ready instance). A version not listed gets nothing while a listed
+// one has a ready instance; with no weights, or none of the listed
+// versions ready, every ready instance shares the traffic. Blue/green is
+// {new: 1}; a 10% canary is {old: 90, new: 10}.
+type Traffic struct {
+	Weights map[string]int `json:"weights,omitempty"`
 }
 
 // ServiceKey is a service's key in swell_services.
@@ -25,7 +39,7 @@ func ServiceKey(id string) string { return bus.Token(id) }
 
 // SpecVersion is a short hash of everything in s that its containers run
 // with. The instance count, the autoscale policy, priority and the
-// upgrade strategy are left out: changing them scales or re-ranks the
+// upgrade strategy and the routers' settings are left out: changing them scales or re-ranks the
 // service but does not replace its instances.
 func SpecVersion(s spec.Service) string {
 	s.Instances = 0
@@ -33,6 +47,8 @@ func SpecVersion(s spec.Service) string {
 	s.Priority = 0
 	s.UpgradeStrategy = spec.UpgradeStrategy{}
 	s.KillSelection = ""
+	// How routers proxy to the instances does not change the instances.
+	s.Protocol, s.ContainerConcurrency = "", 0
 	b, _ := json.Marshal(s) // a struct of plain fields always encodes
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:6])
