@@ -50,8 +50,15 @@ type Service struct {
 	BackoffFactor         float64 `json:"backoffFactor" yaml:"backoffFactor"`
 	MaxLaunchDelaySeconds int     `json:"maxLaunchDelaySeconds" yaml:"maxLaunchDelaySeconds"`
 	// Strategy is swell's own: spread (default) or binpack.
-	Strategy  string     `json:"strategy" yaml:"strategy"`
-	Autoscale *Autoscale `json:"autoscale,omitempty" yaml:"autoscale,omitempty"`
+	Strategy string `json:"strategy" yaml:"strategy"`
+	// Protocol is how the routers proxy the servicePorts: http (the
+	// default when empty), h2c (HTTP/2 without TLS, e.g. gRPC) or tcp.
+	// A port mapping's own protocol (tcp or udp) is what Docker publishes.
+	Protocol string `json:"protocol,omitempty" yaml:"protocol,omitempty"`
+	// ContainerConcurrency caps the requests in flight per instance at
+	// each router (Knative's name); 0 is no cap.
+	ContainerConcurrency int        `json:"containerConcurrency,omitempty" yaml:"containerConcurrency,omitempty"`
+	Autoscale            *Autoscale `json:"autoscale,omitempty" yaml:"autoscale,omitempty"`
 }
 
 // PortMapping publishes a container port.
@@ -171,6 +178,13 @@ const (
 	StrategyBinpack   = "binpack"
 )
 
+// Router protocols (Service.Protocol).
+const (
+	ProtocolModeHTTP = "http"
+	ProtocolModeH2C  = "h2c"
+	ProtocolModeTCP  = "tcp"
+)
+
 // Health check protocols.
 const (
 	ProtocolHTTP    = "HTTP"
@@ -218,7 +232,7 @@ func (a *Autoscale) defaults() {
 	a.PanicWindow = Duration(6 * time.Second)
 	a.PanicThreshold = 2
 	a.ScaleUp = ScaleRule{MaxRate: 1000}
-	a.ScaleDown = ScaleRule{MaxRate: 2, Stabilization: Duration(60 * time.Second)}
+	a.ScaleDown = ScaleRule{MaxRate: 2, Stabilization: Duration(10 * time.Second)}
 	a.Tolerance = 0.1
 	a.ScaleToZero = ScaleToZero{Grace: Duration(30 * time.Second)}
 }

@@ -123,6 +123,10 @@ func validateService(s *Service, lines map[string]int, docLine int) []Problem {
 	}
 	v.atLeast("maxLaunchDelaySeconds", s.MaxLaunchDelaySeconds, 0)
 	v.oneOf("strategy", s.Strategy, StrategySpread, StrategyBinpack)
+	if s.Protocol != "" {
+		v.oneOf("protocol", s.Protocol, ProtocolModeHTTP, ProtocolModeH2C, ProtocolModeTCP)
+	}
+	v.atLeast("containerConcurrency", s.ContainerConcurrency, 0)
 	if s.Autoscale != nil {
 		v.autoscale(s.Autoscale)
 	}
@@ -292,6 +296,7 @@ func (v *validator) autoscale(a *Autoscale) {
 			}
 		}
 	}
+	v.autoscaleStrict(a)
 }
 
 func (v *validator) scaleRule(path string, r ScaleRule) {
