@@ -111,6 +111,10 @@ type ExplainView struct {
 	Pending string `json:"pending,omitempty"`
 	Waiting string `json:"waiting,omitempty"`
 	Invalid string `json:"invalid,omitempty"`
+	// Autoscale is the policy in words and LastScale the latest scale
+	// event (the autoscaler's decision, or swell scale), when there are.
+	Autoscale string        `json:"autoscale,omitempty"`
+	LastScale *events.Event `json:"lastScale,omitempty"`
 }
 
 // RolloutView is a service's rollout progress. Old instances are those to
@@ -306,6 +310,11 @@ func (h *services) applyServices(w http.ResponseWriter, r *http.Request, file st
 		s := *d.Service
 		res := ApplyResult{Kind: spec.KindService, ID: s.ID, Version: state.SpecVersion(s)}
 		old, rev, err := state.GetService(r.Context(), kv, s.ID)
+		if err == nil && old.Spec.Autoscale != nil && s.Autoscale != nil {
+			// The autoscaler owns an autoscaled service's count: an apply
+			// keeps it, within the new bounds.
+			s.Instances = min(max(old.Spec.Instances, s.Autoscale.Min), s.Autoscale.Max)
+		}
 		rec := state.ServiceRecord{Spec: s, Version: res.Version, CreatedAt: now, UpdatedAt: now}
 		switch {
 		case errors.Is(err, state.ErrNotFound):
@@ -320,6 +329,10 @@ func (h *services) applyServices(w http.ResponseWriter, r *http.Request, file st
 		default:
 			res.Action, res.Rollout = "updated", old.Version != res.Version
 			rec.CreatedAt = old.CreatedAt
+			if !res.Rollout {
+				// A traffic split names versions; it holds while they do.
+				rec.Traffic = old.Traffic
+			}
 		}
 		if err := state.PutService(r.Context(), kv, rec, rev); err != nil {
 			status := http.StatusServiceUnavailable
@@ -496,7 +509,13 @@ func (h *services) getOne(w http.ResponseWriter, r *http.Request) {
 	}
 	switch verb {
 	case "explain":
-		WriteJSON(w, http.StatusOK, explain(v, rec, h.o.Now()))
+		e := explain(v, rec, h.o.Now())
+		if js, err := h.o.JS(); err == nil {
+			if evs, err := events.List(r.Context(), js, events.Filter{Type: events.Scale, Service: id, Limit: 1}); err == nil && len(evs) > 0 {
+				e.LastScale = &evs[len(evs)-1]
+			}
+		}
+		WriteJSON(w, http.StatusOK, e)
 	case "rollout":
 		WriteJSON(w, http.StatusOK, rollout(v, rec, h.o.Now()))
 	default:
@@ -513,10 +532,24 @@ func requirement(v *controller.View, id string) (scheduler.ServiceReq, bool) {
 	return scheduler.ServiceReq{}, false
 }
 
+// AutoscaleText is a policy in a few words: "concurrency 10 per instance
+// at 70%, 2–40 instances"; "" without one.
+func AutoscaleText(a *spec.Autoscale) string {
+	if a == nil {
+		return ""
+	}
+	t := fmt.Sprintf("%s %g per instance at %g%%, %d–%d instances", a.Metric, a.Target, a.TargetUtilization*100, a.Min, a.Max)
+	if a.ScaleToZero.Enabled {
+		t += fmt.Sprintf(", to zero after %s idle", a.ScaleToZero.Grace)
+	}
+	return t
+}
+
 func explain(v *controller.View, rec state.ServiceRecord, now time.Time) ExplainView {
 	id := rec.Spec.ID
 	sv := serviceView(v, rec)
-	e := ExplainView{ID: id, Desired: sv.Desired, Running: sv.Running, Healthy: sv.Healthy, Nodes: len(v.Nodes), Invalid: v.Invalid[id]}
+	e := ExplainView{ID: id, Desired: sv.Desired, Running: sv.Running, Healthy: sv.Healthy, Nodes: len(v.Nodes), Invalid: v.Invalid[id],
+		Autoscale: AutoscaleText(rec.Spec.Autoscale)}
 	for _, n := range v.Nodes {
 		if n.Ready {
 			e.Ready++
@@ -612,8 +645,9 @@ func (h *services) postOne(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := ScaleResult{ID: id, From: rec.Spec.Instances, To: n}
-	if a := rec.Spec.Autoscale; a != nil && (n < a.Min || n > a.Max) {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("scale: %s is autoscaled between %d and %d: change autoscale.min/max with swell apply instead", id, a.Min, a.Max))
+	if a := rec.Spec.Autoscale; a != nil {
+		// The autoscaler writes its own count back within a tick.
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("scale: %s is autoscaled between %d and %d, and the autoscaler sets its count: change autoscale.min/max with swell apply instead", id, a.Min, a.Max))
 		return
 	}
 	if res.From != n {

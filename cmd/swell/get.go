@@ -82,9 +82,10 @@ func newGetCmd(g *globals) *cobra.Command {
 				}
 				v = svcs
 				table = func(w io.Writer) {
-					fmt.Fprintln(w, "ID	IMAGE	DESIRED	RUNNING	HEALTHY	VERSION	UPDATED")
+					fmt.Fprintln(w, "ID	IMAGE	DESIRED	RUNNING	HEALTHY	VERSION	UPDATED	AUTOSCALE")
 					for _, s := range svcs {
-						fmt.Fprintf(w, "%s	%s	%d	%d	%d	%s	%s\n", s.Spec.ID, s.Spec.Image, s.Desired, s.Running, s.Healthy, s.Version, age(s.UpdatedAt))
+						fmt.Fprintf(w, "%s	%s	%d	%d	%d	%s	%s	%s\n", s.Spec.ID, s.Spec.Image, s.Desired, s.Running, s.Healthy, s.Version, age(s.UpdatedAt),
+							dash(api.AutoscaleText(s.Spec.Autoscale)))
 					}
 				}
 			case "nodes", "node":

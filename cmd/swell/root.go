@@ -76,6 +76,8 @@ A flag on the command line wins over the environment.`,
 		newRolloutCmd(g),
 		newAlertsCmd(g),
 		newDashboardsCmd(g),
+		newLoadCmd(g),
+		newSimulateCmd(g),
 	)
 	return root
 }

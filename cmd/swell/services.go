@@ -357,6 +357,12 @@ func explainText(w io.Writer, e api.ExplainView) {
 	if e.Pending == "" && e.Waiting == "" && e.Invalid == "" {
 		fmt.Fprintf(w, "status\tnothing pending\n")
 	}
+	if e.Autoscale != "" {
+		fmt.Fprintf(w, "autoscale\t%s\n", e.Autoscale)
+	}
+	if e.LastScale != nil {
+		fmt.Fprintf(w, "last scale\t%s, %s → %s: %s\n", age(e.LastScale.Time), e.LastScale.From, e.LastScale.To, e.LastScale.Reason)
+	}
 }
 
 func newRolloutCmd(g *globals) *cobra.Command {

@@ -66,6 +66,11 @@ type Event struct {
 	From    string    `json:"from,omitempty"`
 	To      string    `json:"to,omitempty"`
 	Reason  string    `json:"reason"`
+	// Detail is the deciding component's own record of the event, when it
+	// has more to say than from, to and reason (a scale event's mode,
+	// observed values, formula and limiter). It is kept in SWELL_EVENTS,
+	// not in InfluxDB.
+	Detail json.RawMessage `json:"detail,omitempty"`
 }
 
 // MarshalJSON writes time as RFC 3339 with fraction.

@@ -17,6 +17,7 @@ import (
 	"github.com/swell-pipeline/swell/alerts"
 	"github.com/swell-pipeline/swell/alerts/runner"
 	"github.com/swell-pipeline/swell/api"
+	asrunner "github.com/swell-pipeline/swell/autoscaler/runner"
 	"github.com/swell-pipeline/swell/ingest"
 	"github.com/swell-pipeline/swell/internal/bus"
 	"github.com/swell-pipeline/swell/internal/clock"
@@ -47,6 +48,9 @@ type Options struct {
 	NodeTimeout time.Duration
 	// NoScheduler leaves the leader election and scheduler out.
 	NoScheduler bool
+	// AutoscaleTick is how often the autoscaler decides (default 1s). The
+	// autoscaler runs on the leader with the scheduler.
+	AutoscaleTick time.Duration
 	// NoAlerts leaves the alert runner out. With NoScheduler too, the
 	// server takes no part in the leader election.
 	NoAlerts bool
@@ -68,10 +72,11 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	// Set by Run, read by the health checks from the HTTP goroutines.
-	ing    atomic.Pointer[ingest.Ingest]
-	nc     atomic.Pointer[nats.Conn]
-	js     atomic.Pointer[jetstream.JetStream]
-	alerts atomic.Pointer[runner.Supervisor]
+	ing        atomic.Pointer[ingest.Ingest]
+	nc         atomic.Pointer[nats.Conn]
+	js         atomic.Pointer[jetstream.JetStream]
+	alerts     atomic.Pointer[runner.Supervisor]
+	autoscaler atomic.Pointer[asrunner.Runner]
 	// ready is closed once the start-up checks passed.
 	ready chan struct{}
 }
@@ -188,6 +193,17 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		lead = append(lead, leaderPart{"scheduler", ctl.Run})
 	}
+	if !o.NoScheduler {
+		as, err := asrunner.New(asrunner.Options{
+			Conn: nc, JS: js, Tick: o.AutoscaleTick, Logger: o.Logger, Registerer: o.Registerer, Clock: o.Clock,
+			Events: events.NewPublisher(js, o.Clock.Now),
+		})
+		if err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+		s.autoscaler.Store(as)
+		lead = append(lead, leaderPart{"autoscaler", as.Run})
+	}
 	if !o.NoAlerts {
 		sup, err := runner.NewSupervisor(runner.SupervisorOptions{
 			JS: js, Builtin: o.AlertsBuiltin, ExternalURL: o.ExternalURL,
@@ -259,6 +275,10 @@ func (s *Server) runLeaderPart(ctx context.Context, p leaderPart) {
 		}
 	}
 }
+
+// Autoscaler returns the autoscaler, nil until Run made it or when the
+// scheduler is off. Its Status is empty on a server that is not the leader.
+func (s *Server) Autoscaler() *asrunner.Runner { return s.autoscaler.Load() }
 
 // Alerts returns the alert supervisor, nil until Run made it or when
 // alerts are off. Its Active is empty on a server that is not the leader.
