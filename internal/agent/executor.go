@@ -594,6 +594,7 @@ func (e *Executor) converge(ctx context.Context, it *instance, p state.Placement
 		if it.rec.Healthy && it.succeeded != c.ID && (it.nchecks > 0 || now.Sub(c.StartedAt) >= 10*time.Second) {
 			it.succeeded = c.ID
 			e.backoff(p).tracker.Succeeded(backoffKey(p))
+			it.rec.Restarts = 0
 		}
 	case runtime.StateCreated:
 		// A launch cut short (the agent stopped between create and start).
@@ -615,6 +616,7 @@ func (e *Executor) converge(ctx context.Context, it *instance, p state.Placement
 			it.exitCounted = c.ID
 			b.tracker.Failed(backoffKey(p), now)
 		}
+		it.rec.Restarts = b.tracker.Failures(backoffKey(p))
 		// The placement still wants the instance: relaunch it here once
 		// the service's backoff allows, as Marathon relaunches a failed
 		// task. The scheduler counts on that rather than replacing it, so
@@ -738,6 +740,8 @@ func (e *Executor) launchFailed(it *instance, p state.Placement, now time.Time, 
 	}
 	it.rec.State, it.rec.Reason, it.rec.Healthy = state.Failed, reason, false
 	it.rec.ContainerID, it.rec.HostPorts, it.rec.StartedAt = "", nil, time.Time{}
+	// The scheduler moves an instance that keeps failing here.
+	it.rec.Restarts = b.tracker.Failures(backoffKey(p))
 }
 
 // stop takes an instance down: stopping, then stopped once its container
@@ -963,6 +967,7 @@ func (e *Executor) takeResults(ctx context.Context) {
 			if p, ok := e.placements[it.key]; ok {
 				e.backoff(p).tracker.Failed(backoffKey(p), e.o.Clock.Now())
 				it.exitCounted = it.rec.ContainerID // the exit that follows is this failure
+				it.rec.Restarts = e.backoff(p).tracker.Failures(backoffKey(p))
 			}
 			e.stopContainer(ctx, it, it.rec.ContainerID, false, false)
 		}

@@ -399,9 +399,10 @@ func TestIntegrationExecutorMissingImageFailsWithBackoff(t *testing.T) {
 	if cs := env.containers(t); len(cs) != 0 {
 		t.Errorf("containers left by failed launches: %+v", cs)
 	}
-	// The state stays failed between attempts, with the reason.
-	if in, _ := env.instance(t, "web-1"); in.State != state.Failed || in.Reason == "" {
-		t.Errorf("record %+v: want failed with a reason", in)
+	// The state stays failed between attempts, with the reason and the
+	// failures in a row the scheduler moves an instance after.
+	if in, _ := env.instance(t, "web-1"); in.State != state.Failed || in.Reason == "" || in.Restarts < 2 {
+		t.Errorf("record %+v: want failed with a reason and at least 2 restarts", in)
 	}
 }
 
