@@ -196,6 +196,13 @@ func (c *Core) recommend(s *service, st *Status, d demand, now time.Time) (int, 
 			st.Held = "panic"
 			return from, LimitNone
 		}
+		// Up only past the tolerance, in panic too: at a load that sits
+		// on a whole number of instances, the noise of the measurement
+		// would otherwise order one more and take it back later.
+		if burst <= float64(from)*(1+p.ScaleUp.Tolerance) {
+			st.Held = "tolerance"
+			return from, LimitNone
+		}
 		to = st.Formula
 	} else {
 		switch {

@@ -50,7 +50,16 @@ func TestRequestsReachEveryReadyInstanceAndFollowTheState(t *testing.T) {
 	e.instance(t, "/t/web", "c", "v1", bs[2].port, state.Running, true)
 	e.instance(t, "/t/web", "a", "v1", bs[0].port, state.Running, false)
 	e.putJSON(t, e.pl, state.InstanceKey("n1", "b"), state.Placement{ID: "b", Service: "/t/web", Node: "n1", Stop: true})
-	waitAnswers(t, port, "c alone", func(_ int, in string) bool { return in == "c" })
+	// Three records change, each seen through its own watch: wait until
+	// all three are in (c answers many times in a row), then hold it.
+	waitFor(t, "c alone", func() bool {
+		for range 20 {
+			if _, in, err := get(c, url(port, "/")); err != nil || in != "c" {
+				return false
+			}
+		}
+		return true
+	})
 	for range 30 {
 		if _, in, err := get(c, url(port, "/")); err != nil || in != "c" {
 			t.Fatalf("after the change, answered by %q (%v); want only c", in, err)

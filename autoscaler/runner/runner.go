@@ -167,7 +167,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer func() { _ = sub.Unsubscribe() }()
 
 	policies := map[string]string{} // service → the policy JSON in force
-	t := r.o.Clock.NewTicker(r.o.Tick)
+	t := r.o.Clock.NewTimer(untilTick(r.o.Clock.Now(), r.o.Tick))
 	defer t.Stop()
 	r.log.Info("autoscaler running", "tick", r.o.Tick)
 	for {
@@ -187,8 +187,25 @@ func (r *Runner) Run(ctx context.Context) error {
 			start := time.Now()
 			r.tick(ctx, core, mirrors, policies)
 			r.tickDur.Observe(time.Since(start).Seconds())
+			t.Reset(untilTick(r.o.Clock.Now(), r.o.Tick))
 		}
 	}
+}
+
+// tickLag is how long after a whole second a tick comes: the routers
+// publish every 250 ms, so by then every signal covering the second just
+// ended has arrived, and the core's newest complete second is whole.
+const tickLag = 350 * time.Millisecond
+
+// untilTick is the wait for the next tick: tickLag past the next multiple
+// of tick. A step of load is then acted on at the first tick after the
+// second it happened in, about a second later rather than two.
+func untilTick(now time.Time, tick time.Duration) time.Duration {
+	next := now.Truncate(tick).Add(tickLag % tick)
+	for !next.After(now) {
+		next = next.Add(tick)
+	}
+	return next.Sub(now)
 }
 
 // tick brings the core up to date with the cluster, decides, and carries

@@ -114,3 +114,24 @@ func TestRunnerScalesOnRouterSignals(t *testing.T) {
 		t.Errorf("Status = %+v, %v", st, ok)
 	}
 }
+
+func TestTicksComeJustAfterWholeSeconds(t *testing.T) {
+	base := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		now  time.Duration
+		tick time.Duration
+		want time.Duration
+	}{
+		{0, time.Second, tickLag},
+		{100 * time.Millisecond, time.Second, tickLag - 100*time.Millisecond},
+		{tickLag, time.Second, time.Second},
+		{900 * time.Millisecond, time.Second, 450 * time.Millisecond},
+		{900 * time.Millisecond, 500 * time.Millisecond, 450 * time.Millisecond},
+		{200 * time.Millisecond, 200 * time.Millisecond, 150 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		if got := untilTick(base.Add(tc.now), tc.tick); got != tc.want {
+			t.Errorf("untilTick(+%s, %s) = %s, want %s", tc.now, tc.tick, got, tc.want)
+		}
+	}
+}

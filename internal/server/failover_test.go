@@ -18,15 +18,24 @@ import (
 	"github.com/swell-pipeline/swell/spec"
 )
 
+// placementKeys lists the live placements. A read may fail while the
+// cluster elects a new leader for the bucket's stream; it is retried.
 func placementKeys(t *testing.T, js jetstream.JetStream) []string {
 	t.Helper()
-	kv, err := js.KeyValue(t.Context(), bus.BucketPlacements)
-	if err != nil {
-		return nil
-	}
-	ps, err := state.Placements(t.Context(), kv)
-	if err != nil {
-		return nil
+	var ps []state.Placement
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		kv, err := js.KeyValue(t.Context(), bus.BucketPlacements)
+		if err == nil {
+			ps, err = state.Placements(t.Context(), kv)
+		}
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("read placements: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	var keys []string
 	for _, p := range ps {
@@ -67,7 +76,10 @@ func TestLeaderFailoverOnANATSCluster(t *testing.T) {
 			NATS:        bus.ConnOptions{URL: natsURL},
 			Influx:      ingest.InfluxOptions{URL: influx.URL()},
 			Name:        name,
-			NodeTimeout: 5 * time.Second,
+			// Longer than a stream leader election after a NATS server
+			// dies, during which heartbeats cannot be written: this test
+			// is about the lease, not about node loss.
+			NodeTimeout: 20 * time.Second,
 			Limits:      bus.StreamLimits{Replicas: 3},
 		})
 		if err != nil {
