@@ -73,9 +73,9 @@ func TestLeaderFailoverOnANATSCluster(t *testing.T) {
 
 	start := func(name string, natsURL string) context.CancelFunc {
 		srv, err := server.New(server.Options{
-			NATS:        bus.ConnOptions{URL: natsURL},
-			Influx:      ingest.InfluxOptions{URL: influx.URL()},
-			Name:        name,
+			NATS:   bus.ConnOptions{URL: natsURL},
+			Influx: ingest.InfluxOptions{URL: influx.URL()},
+			Name:   name,
 			// Longer than a stream leader election after a NATS server
 			// dies, during which heartbeats cannot be written: this test
 			// is about the lease, not about node loss.
