@@ -98,6 +98,9 @@ func (r *Runner) statusPoints(now time.Time) []byte {
 // cumulative counts).
 func (r *Runner) publishPoints(ctx context.Context, ch <-chan []byte) {
 	for b := range ch {
+		if ctx.Err() != nil {
+			continue // shutting down: drop
+		}
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_, err := r.o.JS.Publish(pctx, bus.MetricsSubject(PointsSource), b,
 			jetstream.WithMsgID(fmt.Sprintf("%s:%d", PointsSource, r.clock.Now().UnixNano())))

@@ -320,8 +320,13 @@ initial:
 		})
 	}
 
+	// Points are gauges and cumulative counts: at shutdown the ones not
+	// yet published are dropped rather than held up by a NATS that is
+	// going away.
 	pointsCh := make(chan []byte, 16)
-	senders.Go(func() { r.publishPoints(sendCtx, pointsCh) })
+	pointsCtx, stopPoints := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPoints()
+	senders.Go(func() { r.publishPoints(pointsCtx, pointsCh) })
 	sendPoints := func(b []byte) {
 		if len(b) == 0 {
 			return
@@ -381,6 +386,7 @@ initial:
 				close(q)
 			}
 			close(evCh)
+			stopPoints()
 			close(pointsCh)
 			done := make(chan struct{})
 			go func() { senders.Wait(); close(done) }()

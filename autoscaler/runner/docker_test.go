@@ -109,7 +109,7 @@ func startLoop(tb testing.TB) *loop {
 	s.Labels = map[string]string{testenv.LabelTest: tb.Name()}
 	s.Cpus, s.Mem, s.Instances = 0.1, 32, 1
 	s.Autoscale = &spec.Autoscale{Metric: spec.MetricConcurrency, Target: 5, TargetUtilization: 1, Min: 1, Max: 10,
-		StableWindow: spec.Duration(20 * time.Second), PanicWindow: spec.Duration(4 * time.Second), PanicThreshold: 2,
+		StableWindow: spec.Duration(20 * time.Second), PanicWindow: spec.Duration(4 * time.Second), PanicThreshold: 2, Tolerance: 0.1,
 		ScaleUp: spec.ScaleRule{MaxRate: 1000}, ScaleDown: spec.ScaleRule{MaxRate: 2, Stabilization: spec.Duration(10 * time.Second)}}
 	l.svc = s
 	svcKV, _ := js.KeyValue(ctx, bus.BucketServices)
