@@ -108,7 +108,9 @@ func startLoop(tb testing.TB) *loop {
 	s.HealthChecks = []spec.HealthCheck{hc}
 	s.Labels = map[string]string{testenv.LabelTest: tb.Name()}
 	s.Cpus, s.Mem, s.Instances = 0.1, 32, 1
-	s.Autoscale = &spec.Autoscale{Metric: spec.MetricConcurrency, Target: 5, TargetUtilization: 1, Min: 1, Max: 10,
+	// The policy's defaults but for shorter windows: target 5 at 70 %
+	// plans 3.5 requests per instance, so 30 concurrent want 9.
+	s.Autoscale = &spec.Autoscale{Metric: spec.MetricConcurrency, Target: 5, TargetUtilization: 0.7, Min: 1, Max: 10,
 		StableWindow: spec.Duration(20 * time.Second), PanicWindow: spec.Duration(4 * time.Second), PanicThreshold: 2, Tolerance: 0.1,
 		ScaleUp: spec.ScaleRule{MaxRate: 1000}, ScaleDown: spec.ScaleRule{MaxRate: 2, Stabilization: spec.Duration(10 * time.Second)}}
 	l.svc = s
