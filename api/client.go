@@ -235,3 +235,23 @@ func (c *Client) TestReceiver(ctx context.Context, name string) (TestResult, err
 	err := c.do(ctx, http.MethodPost, "/v1/receivers/"+url.PathEscape(name)+"/test", "", nil, &out)
 	return out, err
 }
+
+// StartRollout begins a blue/green (soak) or canary (weight) rollout of a
+// service to the spec in data.
+func (c *Client) StartRollout(ctx context.Context, id, strategy string, weight int, soak time.Duration, name string, data []byte) (RolloutView, error) {
+	q := url.Values{"strategy": {strategy}, "file": {name}}
+	if weight > 0 {
+		q.Set("weight", strconv.Itoa(weight))
+	}
+	if soak >= 0 {
+		q.Set("soak", soak.String())
+	}
+	var out RolloutView
+	return out, c.do(ctx, http.MethodPost, servicePath(id)+"/rollout?"+q.Encode(), "application/yaml", data, &out)
+}
+
+// EndRollout promotes ("promote") or aborts ("abort") a rollout.
+func (c *Client) EndRollout(ctx context.Context, id, verb string) (RolloutView, error) {
+	var out RolloutView
+	return out, c.do(ctx, http.MethodPost, servicePath(id)+"/"+verb, "", nil, &out)
+}

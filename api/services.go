@@ -133,6 +133,13 @@ type RolloutView struct {
 	Done        bool   `json:"done"`
 	Waiting     string `json:"waiting,omitempty"`
 	Pending     string `json:"pending,omitempty"`
+	// Strategy is bluegreen or canary during such a rollout ("" for a
+	// rolling upgrade); Phase, From, Weight and SwitchedAt are its state.
+	Strategy   string    `json:"strategy,omitempty"`
+	Phase      string    `json:"phase,omitempty"`
+	From       string    `json:"from,omitempty"`
+	Weight     int       `json:"weight,omitempty"`
+	SwitchedAt time.Time `json:"switchedAt,omitzero"`
 }
 
 type services struct {
@@ -310,6 +317,10 @@ func (h *services) applyServices(w http.ResponseWriter, r *http.Request, file st
 		s := *d.Service
 		res := ApplyResult{Kind: spec.KindService, ID: s.ID, Version: state.SpecVersion(s)}
 		old, rev, err := state.GetService(r.Context(), kv, s.ID)
+		if err == nil && old.Rollout != nil && !sameSpec(old.Spec, s) {
+			WriteError(w, http.StatusConflict, fmt.Sprintf("service %s is in a %s rollout to version %s: swell rollout promote or abort it before applying changes (applied so far: %s)", s.ID, old.Rollout.Strategy, old.Rollout.To, applied(results)))
+			return nil, false
+		}
 		if err == nil && old.Spec.Autoscale != nil && s.Autoscale != nil {
 			// The autoscaler owns an autoscaled service's count: an apply
 			// keeps it, within the new bounds.
@@ -607,7 +618,10 @@ func rollout(v *controller.View, rec state.ServiceRecord, now time.Time) Rollout
 			}
 		}
 	}
-	rv.Done = rv.Old == 0 && rv.NewHealthy >= rv.Instances && rv.Stopping == 0
+	rv.Done = rv.Old == 0 && rv.NewHealthy >= rv.Instances && rv.Stopping == 0 && rec.Rollout == nil
+	if ro := rec.Rollout; ro != nil {
+		rv.Strategy, rv.Phase, rv.From, rv.Weight, rv.SwitchedAt = ro.Strategy, ro.Phase, ro.From, ro.Weight, ro.SwitchedAt
+	}
 	if _, ok := requirement(v, id); ok {
 		plan := scheduler.Reconcile(v.Snapshot(), v.Services, now)
 		rv.Waiting, rv.Pending = plan.Waiting[id], plan.Pending[id]
@@ -616,9 +630,17 @@ func rollout(v *controller.View, rec state.ServiceRecord, now time.Time) Rollout
 }
 
 func (h *services) postOne(w http.ResponseWriter, r *http.Request) {
-	id, verb := serviceID(r, "scale")
-	if verb != "scale" {
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("POST %s: unknown action (want /v1/services/<id>/scale)", r.URL.Path))
+	id, verb := serviceID(r, "scale", "rollout", "promote", "abort")
+	switch verb {
+	case "scale":
+	case "rollout":
+		h.startRollout(w, r, id)
+		return
+	case "promote", "abort":
+		h.endRollout(w, r, id, verb)
+		return
+	default:
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("POST %s: unknown action (want /v1/services/<id>/scale, /rollout, /promote or /abort)", r.URL.Path))
 		return
 	}
 	var req ScaleRequest

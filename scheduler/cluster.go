@@ -125,6 +125,11 @@ type ServiceReq struct {
 	// AvoidNodes are nodes where the service's instances kept failing:
 	// new instances go there only when no other node fits.
 	AvoidNodes []string
+	// KeepOld holds the instances of other versions (a blue/green or
+	// canary rollout): they are neither stopped nor counted, and the
+	// current version runs NewInstances of its own (Instances when 0).
+	KeepOld      bool
+	NewInstances int
 }
 
 func (s *ServiceReq) minInstances() int {

@@ -176,11 +176,24 @@ func (r *reconciler) service(svc *ServiceReq) {
 			}
 		}
 	}
-	if len(old) > 0 {
+	want := svc.Instances
+	if svc.KeepOld {
+		// Blue/green or canary: the old version runs on beside the new
+		// until the switch or the promotion; only the new one is placed.
+		if svc.NewInstances > 0 {
+			want = svc.NewInstances
+		}
+		if len(old) > 0 {
+			r.plan.Waiting[svc.ID] = fmt.Sprintf("%d instances of the old version run beside %d of the new until the switch", len(old), len(cur))
+		}
+		for range want - len(cur) {
+			r.why[svc.ID] = append(r.why[svc.ID], fmt.Sprintf("start version %s beside the old one (blue/green or canary)", svc.Version))
+		}
+	} else if len(old) > 0 {
 		r.rollout(svc, old, cur)
 		return
 	}
-	switch missing := svc.Instances - len(cur); {
+	switch missing := want - len(cur); {
 	case missing > 0:
 		if why := r.blockedBy(svc); why != "" {
 			r.plan.Waiting[svc.ID] = why
@@ -191,19 +204,28 @@ func (r *reconciler) service(svc *ServiceReq) {
 		// Surplus often means a lost node came back while its replacements
 		// were starting: its copies must outlive them until they are
 		// healthy, so nothing is stopped while any instance is in flight.
+		if svc.KeepOld {
+			// A canary made smaller: the youngest new instances go; the
+			// old version is not touched.
+			slices.SortStableFunc(cur, func(x, y *Instance) int { return y.StartedAt.Compare(x.StartedAt) })
+			for _, in := range cur[:-missing] {
+				r.stop(in, fmt.Sprintf("canary down to %d instances", want))
+			}
+			return
+		}
 		healthy, inFlight := countHealthy(cur), 0
 		for _, in := range cur {
 			if in.State != StateRunning {
 				inFlight++
 			}
 		}
-		if healthy < svc.Instances || inFlight > 0 {
+		if healthy < want || inFlight > 0 {
 			r.plan.Waiting[svc.ID] = fmt.Sprintf("%d surplus instances wait until %d are healthy and none is starting (%d healthy, %d starting)",
-				-missing, svc.Instances, healthy, inFlight)
+				-missing, want, healthy, inFlight)
 			return
 		}
 		for _, v := range Victims(r.w, *svc, -missing) {
-			r.stop(r.w.instance(v.ID), fmt.Sprintf("scale down to %d instances", svc.Instances))
+			r.stop(r.w.instance(v.ID), fmt.Sprintf("scale down to %d instances", want))
 		}
 	}
 }

@@ -172,6 +172,30 @@ func TestReconcile(t *testing.T) {
 			reason:    "service /web was deleted",
 		},
 		{
+			name: "blue/green keeps the old version and places the new one beside it", nodes: nodes(3, nil),
+			services:  []ServiceReq{func() ServiceReq { s := web; s.Version, s.KeepOld = "v2", true; return s }()},
+			instances: []Instance{v1(running("a", web, "node1")), v1(running("b", web, "node2"))},
+			want:      []string{"start /web node1 v2", "start /web node3 v2"},
+			reason:    "start version v2 beside the old one",
+			waiting:   "2 instances of the old version run beside 0 of the new until the switch",
+		},
+		{
+			name: "a canary runs its share of new instances beside the old ones", nodes: nodes(3, nil),
+			services:  []ServiceReq{func() ServiceReq { s := web; s.Version, s.KeepOld, s.NewInstances = "v2", true, 1; return s }()},
+			instances: []Instance{v1(running("a", web, "node1")), v1(running("b", web, "node2"))},
+			want:      []string{"start /web node3 v2"},
+			waiting:   "run beside 0 of the new",
+		},
+		{
+			name: "a smaller canary stops new instances, never old ones", nodes: nodes(3, nil),
+			services: []ServiceReq{func() ServiceReq { s := web; s.Version, s.KeepOld, s.NewInstances = "v2", true, 1; return s }()},
+			instances: []Instance{v1(running("a", web, "node1")), v1(running("b", web, "node2")),
+				with(running("c", web, "node3"), func(i *Instance) { i.Version = "v2" }),
+				with(running("d", web, "node3"), func(i *Instance) { i.Version, i.StartedAt = "v2", t0.Add(time.Second) })},
+			want:    []string{"stop /web d"},
+			waiting: "run beside 2 of the new",
+		},
+		{
 			name: "deleted services stop in reverse dependency order: the dependent first", nodes: nodes(1, nil),
 			instances: []Instance{
 				running("db1", svcReq("/db", 1), "node1"),

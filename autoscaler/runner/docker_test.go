@@ -3,35 +3,25 @@ package runner
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"math/rand/v2"
-	"net"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/swell-pipeline/swell/internal/agent"
-	"github.com/swell-pipeline/swell/internal/bus"
+	"github.com/swell-pipeline/swell/internal/clustertest"
 	"github.com/swell-pipeline/swell/internal/events"
 	"github.com/swell-pipeline/swell/internal/state"
 	"github.com/swell-pipeline/swell/internal/testenv"
 	"github.com/swell-pipeline/swell/loadgen"
-	"github.com/swell-pipeline/swell/scheduler/controller"
-	"github.com/swell-pipeline/swell/scheduler/runtime"
 	"github.com/swell-pipeline/swell/spec"
 )
 
-// loop is the whole autoscaling loop on this host: embedded NATS, the
-// leader's scheduler and autoscaler, and three full agents (collector,
-// Docker executor, router) on 127.0.0.1, .2 and .3.
+// loop is the whole autoscaling loop on this host: a test cluster of
+// three nodes (clustertest) with the leader's autoscaler, and the test app
+// as an autoscaled service behind the routers.
 type loop struct {
+	c       *clustertest.Cluster
 	svc     spec.Service
 	port    int
-	rt      *runtime.Docker
-	nodes   []string
 	records func() state.ServiceRecord
 	healthy func() int
 	scales  func() []events.Event
@@ -39,108 +29,26 @@ type loop struct {
 
 func startLoop(tb testing.TB) *loop {
 	tb.Helper()
-	cli := testenv.Docker(tb)
-	img := testenv.TestImage(tb, cli)
-	ns := testenv.NATS(tb)
-	nc, js := testenv.Connect(tb, ns.ClientURL())
-	ctx := tb.Context()
-	if err := bus.EnsureKV(ctx, js, 1); err != nil {
-		tb.Fatal(err)
-	}
-	if err := bus.EnsureStreams(ctx, js, bus.StreamLimits{}); err != nil {
-		tb.Fatal(err)
-	}
-	rt, err := runtime.NewDocker(runtime.DockerOptions{Client: cli, Logger: slog.New(slog.DiscardHandler)})
+	c := clustertest.Start(tb, 3)
+	as, err := New(Options{Conn: c.NC, JS: c.JS, Events: events.NewPublisher(c.JS, nil)})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	runCtx, stop := context.WithCancel(context.Background())
-	l := &loop{rt: rt}
-	tb.Cleanup(func() {
-		stop()
-		wg.Wait()
-		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		for _, n := range l.nodes {
-			cs, _ := rt.List(cctx, n)
-			for _, c := range cs {
-				_ = rt.Remove(cctx, c.ID)
-			}
-		}
-	})
-	run := func(name string, f func(context.Context) error) {
-		wg.Go(func() {
-			if err := f(runCtx); err != nil {
-				tb.Errorf("%s: %v", name, err)
-			}
-		})
-	}
-	ctl, err := controller.New(controller.Options{JS: js, Registerer: prometheus.NewRegistry(), NodeTimeout: 5 * time.Second, Tick: 200 * time.Millisecond})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	run("scheduler", ctl.Run)
-	as, err := New(Options{Conn: nc, JS: js, Events: events.NewPublisher(js, nil)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	run("autoscaler", as.Run)
-	suffix := strconv.FormatUint(rand.Uint64()%1e6, 36)
-	for i, addr := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
-		name := fmt.Sprintf("as%d-%s", i+1, suffix)
-		l.nodes = append(l.nodes, name)
-		ag, err := agent.New(agent.Options{
-			NATS: bus.ConnOptions{URL: ns.ClientURL()}, Node: name, Addr: addr, CPUs: 2, MemMiB: 2048,
-			Inputs: []string{"mem"}, Interval: time.Second, DataDir: tb.TempDir(), DrainTimeout: 10 * time.Second,
-		})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		run("agent "+name, ag.Run)
-	}
-
-	l.port = freePort(tb)
-	s := spec.NewService("/it/autoscaled", img)
-	s.PortMappings = []spec.PortMapping{{ContainerPort: 8080, ServicePort: l.port, Protocol: "tcp"}}
-	hc := spec.NewHealthCheck()
-	hc.Path, hc.GracePeriodSeconds, hc.IntervalSeconds, hc.TimeoutSeconds, hc.MaxConsecutiveFailures = "/healthz", 0, 1, 1, 2
-	s.HealthChecks = []spec.HealthCheck{hc}
-	s.Labels = map[string]string{testenv.LabelTest: tb.Name()}
-	s.Cpus, s.Mem, s.Instances = 0.1, 32, 1
+	c.Run("autoscaler", as.Run)
+	l := &loop{c: c, port: testenv.FreePort(tb)}
+	s := c.Service("/it/autoscaled", l.port, "1")
 	// The policy's defaults but for shorter windows: target 5 at 70 %
 	// plans 3.5 requests per instance, so 30 concurrent want 9.
 	s.Autoscale = &spec.Autoscale{Metric: spec.MetricConcurrency, Target: 5, TargetUtilization: 0.7, Min: 1, Max: 10,
 		StableWindow: spec.Duration(20 * time.Second), PanicWindow: spec.Duration(4 * time.Second), PanicThreshold: 2, Tolerance: 0.1,
 		ScaleUp: spec.ScaleRule{MaxRate: 1000}, ScaleDown: spec.ScaleRule{MaxRate: 2, Stabilization: spec.Duration(10 * time.Second)}}
+	s.Instances = 1
 	l.svc = s
-	svcKV, _ := js.KeyValue(ctx, bus.BucketServices)
-	instKV, _ := js.KeyValue(ctx, bus.BucketInstances)
-	if err := state.PutService(ctx, svcKV, state.ServiceRecord{Spec: s, Version: state.SpecVersion(s), CreatedAt: time.Now()}, 0); err != nil {
-		tb.Fatal(err)
-	}
-	l.records = func() state.ServiceRecord {
-		rec, _, err := state.GetService(context.Background(), svcKV, s.ID)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return rec
-	}
-	l.healthy = func() int {
-		ins, err := state.Instances(context.Background(), instKV)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		n := 0
-		for _, in := range ins {
-			if in.Service == s.ID && in.State == state.Running && in.Healthy {
-				n++
-			}
-		}
-		return n
-	}
+	c.Put(s)
+	l.records = func() state.ServiceRecord { return c.Record(s.ID) }
+	l.healthy = func() int { return c.Healthy(s.ID, "") }
 	l.scales = func() []events.Event {
-		evs, err := events.List(context.Background(), js, events.Filter{Type: events.Scale, Service: s.ID, Limit: 1000})
+		evs, err := events.List(context.Background(), c.JS, events.Filter{Type: events.Scale, Service: s.ID, Limit: 1000})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -150,25 +58,9 @@ func startLoop(tb testing.TB) *loop {
 	return l
 }
 
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func waitLoop(tb testing.TB, what string, within time.Duration, ok func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(within)
-	for !ok() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	clustertest.Wait(tb, what, within, ok)
 }
 
 // step offers 30 concurrent requests of 200 ms each to the servicePort for

@@ -366,13 +366,109 @@ func explainText(w io.Writer, e api.ExplainView) {
 }
 
 func newRolloutCmd(g *globals) *cobra.Command {
+	var (
+		rcf      clientFlags
+		strategy string
+		file     string
+		weight   int
+		soak     time.Duration
+	)
 	cmd := &cobra.Command{
-		Use:   "rollout",
-		Short: "Follow rolling upgrades",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return errUsage(cmd, "rollout needs a subcommand, e.g. 'swell rollout status /shop/web'")
+		Use:   "rollout ID --strategy bluegreen|canary -f FILE",
+		Short: "Blue/green and canary rollouts; follow any rollout",
+		Long: `swell apply replaces a service's instances by a rolling upgrade (its
+upgradeStrategy). rollout offers two other ways to a new version, given in
+FILE (the service's YAML with the new image or settings):
+
+  --strategy bluegreen  starts the new version beside the old one; the
+                        routers keep sending every request to the old one
+                        until every new instance is healthy, then switch all
+                        traffic at once; the old instances stop --soak later
+                        (until then 'swell rollout abort' switches back).
+  --strategy canary     starts --weight percent of the instances in the new
+                        version (at least one) and sends them --weight
+                        percent of the requests, until 'swell rollout
+                        promote ID' (the new version replaces the old one)
+                        or 'swell rollout abort ID' (the new one stops).
+
+Follow any rollout with 'swell rollout status ID'.`,
+		Example: `  swell rollout /shop/web --strategy bluegreen -f web-v2.yaml --soak 1m
+  swell rollout /shop/web --strategy canary --weight 10 -f web-v2.yaml
+  swell rollout promote /shop/web
+  swell rollout status /shop/web`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errUsage(cmd, "rollout needs an ID and --strategy, or a subcommand, e.g. 'swell rollout status /shop/web'")
+			}
+			if strategy == "" || file == "" {
+				return errUsage(cmd, "rollout ID needs --strategy bluegreen|canary and -f FILE with the new version")
+			}
+			c, err := rcf.client()
+			if err != nil {
+				return err
+			}
+			name, data, err := readInput(cmd.InOrStdin(), file)
+			if err != nil {
+				return err
+			}
+			s := soak
+			if !cmd.Flags().Changed("soak") {
+				s = -1
+			}
+			w := weight
+			if !cmd.Flags().Changed("weight") {
+				w = 0
+			}
+			rv, err := c.StartRollout(cmd.Context(), args[0], strategy, w, s, name, data)
+			var se *spec.Error
+			if errors.As(err, &se) {
+				for _, line := range splitLines(se.Error()) {
+					fmt.Fprintln(g.stderr, line)
+				}
+				return fmt.Errorf("%s: %d problem(s); no rollout started", name, len(se.Problems))
+			}
+			if err != nil {
+				return err
+			}
+			if rv.Strategy == "canary" {
+				fmt.Fprintf(g.stdout, "canary of %s: version %s takes %d%% of the requests (from %s); then: swell rollout promote|abort %s\n", rv.ID, rv.Version, rv.Weight, rv.From, rv.ID)
+				return nil
+			}
+			fmt.Fprintf(g.stdout, "blue/green rollout of %s to version %s (from %s) started; follow it: swell rollout status %s\n", rv.ID, rv.Version, rv.From, rv.ID)
+			return nil
 		},
+	}
+	rcf.register(cmd.Flags())
+	cmd.Flags().StringVar(&strategy, "strategy", "", "bluegreen or canary")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "the service's YAML with the new version ('-' for standard input)")
+	cmd.Flags().IntVar(&weight, "weight", 10, "canary: percent of requests (and instances) for the new version, 1 to 99")
+	cmd.Flags().DurationVar(&soak, "soak", 30*time.Second, "bluegreen: how long the old instances stay after the switch")
+	for _, verb := range []string{"promote", "abort"} {
+		var cf clientFlags
+		short := "Let the new version of a canary or blue/green rollout replace the old one"
+		if verb == "abort" {
+			short = "Go back to the old version of a canary or blue/green rollout; the new instances stop"
+		}
+		sub := &cobra.Command{
+			Use:   verb + " ID",
+			Short: short,
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := cf.client()
+				if err != nil {
+					return err
+				}
+				rv, err := c.EndRollout(cmd.Context(), args[0], verb)
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(g.stdout, "rollout of %s %sd: version %s; follow it: swell rollout status %s\n", rv.ID, verb, rv.Version, rv.ID)
+				return err
+			},
+		}
+		cf.register(sub.Flags())
+		cmd.AddCommand(sub)
 	}
 	var (
 		cf       clientFlags
@@ -438,6 +534,14 @@ new version and is healthy, and fails when --timeout passes first.`,
 func rolloutLine(rv api.RolloutView) string {
 	s := fmt.Sprintf("version %s: %d/%d new (%d healthy), %d old (%d healthy), %d stopping; keep >= %d healthy, run <= %d",
 		rv.Version, rv.New, rv.Instances, rv.NewHealthy, rv.Old, rv.OldHealthy, rv.Stopping, rv.MinHealthy, rv.MaxCapacity)
+	switch {
+	case rv.Strategy == "canary":
+		s = fmt.Sprintf("canary %d%%: %s; promote or abort it", rv.Weight, s)
+	case rv.Strategy != "" && rv.Phase == "switched":
+		s = fmt.Sprintf("blue/green, traffic switched at %s: %s", rv.SwitchedAt.Local().Format("15:04:05"), s)
+	case rv.Strategy != "":
+		s = fmt.Sprintf("blue/green, traffic on version %s until every new instance is healthy: %s", rv.From, s)
+	}
 	if rv.Waiting != "" {
 		s += "; waiting: " + rv.Waiting
 	}

@@ -188,7 +188,7 @@ func TestClientCommandUsageErrors(t *testing.T) {
 		{[]string{"scale", "/a", "many"}, `instances "many": want a whole number`},
 		{[]string{"delete", "node", "n1"}, `cannot delete "node"`},
 		{[]string{"explain", "/a", "-o", "xml"}, `-o "xml": want text, json or yaml`},
-		{[]string{"rollout"}, "rollout needs a subcommand"},
+		{[]string{"rollout"}, "rollout needs an ID and --strategy, or a subcommand"},
 		{[]string{"drain", "n1", "--server", "127.0.0.1:1"}, "cannot reach the swell server at http://127.0.0.1:1"},
 	}
 	for _, tc := range tests {

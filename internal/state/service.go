@@ -22,6 +22,51 @@ type ServiceRecord struct {
 	// (blue/green and canary rollouts); nil shares them among every ready
 	// instance.
 	Traffic *Traffic `json:"traffic,omitempty"`
+	// Rollout, when set, is a blue/green or canary rollout in progress:
+	// the old version keeps running beside the new one until the switch
+	// (and soak) or the promotion.
+	Rollout *Rollout `json:"rollout,omitempty"`
+}
+
+// Rollout strategies and phases.
+const (
+	StrategyBlueGreen = "bluegreen"
+	StrategyCanary    = "canary"
+
+	// PhaseStarting: blue/green's new instances start; traffic stays on
+	// the old version.
+	PhaseStarting = "starting"
+	// PhaseSwitched: every new instance is healthy and all traffic goes
+	// to them; the old ones stop once the soak has passed.
+	PhaseSwitched = "switched"
+	// PhaseCanary: Weight percent of the traffic goes to the new version
+	// until swell rollout promote or abort.
+	PhaseCanary = "canary"
+)
+
+// Rollout is a blue/green or canary rollout from one version of a service
+// to another.
+type Rollout struct {
+	Strategy string `json:"strategy"`
+	Phase    string `json:"phase"`
+	// From and To are the versions; FromSpec is the old spec, for abort.
+	From     string       `json:"from"`
+	To       string       `json:"to"`
+	FromSpec spec.Service `json:"fromSpec"`
+	// Weight is the canary's share of requests, in percent.
+	Weight int `json:"weight,omitempty"`
+	// Soak is how long blue/green's old instances stay after the switch,
+	// to switch back to at once.
+	Soak       spec.Duration `json:"soak,omitempty"`
+	StartedAt  time.Time     `json:"startedAt"`
+	SwitchedAt time.Time     `json:"switchedAt,omitzero"`
+}
+
+// CanaryInstances is how many instances of the new version a canary of
+// weight percent runs beside instances of the old: the weight's share,
+// at least one.
+func CanaryInstances(instances, weight int) int {
+	return max(1, (instances*weight+99)/100)
 }
 
 // Traffic splits a service's requests between versions of its spec: each

@@ -263,6 +263,7 @@ func (c *Controller) pass(ctx context.Context, b *buckets) error {
 	a := &applier{c: c, b: b, v: v, now: now}
 	a.nodeStatus(ctx, in.Nodes)
 	a.housekeeping(ctx)
+	a.advanceRollouts(ctx)
 	plan := scheduler.Reconcile(v.Snapshot(), v.Services, now)
 	for _, act := range plan.Actions {
 		a.action(ctx, act)

@@ -245,6 +245,12 @@ func Requirement(rec state.ServiceRecord) (scheduler.ServiceReq, error) {
 	if s.Autoscale != nil {
 		req.MinInstances = s.Autoscale.Min
 	}
+	if ro := rec.Rollout; ro != nil {
+		req.KeepOld = true
+		if ro.Strategy == state.StrategyCanary {
+			req.NewInstances = state.CanaryInstances(s.Instances, ro.Weight)
+		}
+	}
 	if req.Version == "" {
 		req.Version = state.SpecVersion(s)
 	}
