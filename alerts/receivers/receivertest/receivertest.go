@@ -182,3 +182,21 @@ func (Clock) NewTicker(d time.Duration) clock.Ticker { return clock.Real{}.NewTi
 
 // NewTimer is not used by receivers.
 func (Clock) NewTimer(d time.Duration) clock.Timer { return clock.Real{}.NewTimer(d) }
+
+// TransportErrorHidesSecrets checks that a receiver whose endpoint refuses
+// connections fails retryably, and that neither its error nor the
+// pipeline's logs show any of secrets (URLs carrying tokens are the usual
+// leak). build makes the receiver for an endpoint base URL.
+func TransportErrorHidesSecrets(t testing.TB, build func(base string) notify.Notifier, secrets []string) {
+	t.Helper()
+	srv := NewServer(t)
+	base := srv.URL
+	srv.Close()
+	r := build(base)
+	retryable, err := r.Notify(t.Context(), Sample())
+	if err == nil || !retryable {
+		t.Fatalf("err = %v, retryable = %v; want a retryable error", err, retryable)
+	}
+	_, logs := ThroughPipeline(t, r, Sample())
+	NoSecrets(t, secrets, err.Error(), logs)
+}

@@ -128,16 +128,7 @@ func TestAnswers(t *testing.T) {
 }
 
 func TestTransportErrorHidesWebhookPath(t *testing.T) {
-	srv := receivertest.NewServer(t)
-	base := srv.URL
-	srv.Close()
-	r := newReceiver(t, base, nil)
-	retryable, err := r.Notify(t.Context(), receivertest.Sample())
-	if err == nil || !retryable {
-		t.Fatalf("err = %v, retryable = %v", err, retryable)
-	}
-	_, logs := receivertest.ThroughPipeline(t, r, receivertest.Sample())
-	receivertest.NoSecrets(t, secrets, err.Error(), logs)
+	receivertest.TransportErrorHidesSecrets(t, func(base string) notify.Notifier { return newReceiver(t, base, nil) }, secrets)
 }
 
 func TestNewValidates(t *testing.T) {
