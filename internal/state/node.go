@@ -53,43 +53,38 @@ func PutNode(ctx context.Context, kv jetstream.KeyValue, n Node) error {
 
 // Nodes reads every node record, sorted by name.
 func Nodes(ctx context.Context, kv jetstream.KeyValue) ([]Node, error) {
-	var out []Node
-	if err := each(ctx, kv, func(key string, v []byte) error {
-		if IsMarkKey(key) {
-			return nil // cordons and node statuses share the bucket
-		}
-		var n Node
-		if err := json.Unmarshal(v, &n); err != nil {
-			return fmt.Errorf("state: node %s: %w", key, err)
-		}
-		out = append(out, n)
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	// Cordons and node statuses share the bucket under mark keys.
+	return readAll(ctx, kv, "node", IsMarkKey, func(a, b Node) bool { return a.Name < b.Name })
 }
 
 // Instances reads every instance record, sorted by service then id.
 func Instances(ctx context.Context, kv jetstream.KeyValue) ([]Instance, error) {
-	var out []Instance
-	if err := each(ctx, kv, func(key string, v []byte) error {
-		var in Instance
-		if err := json.Unmarshal(v, &in); err != nil {
-			return fmt.Errorf("state: instance %s: %w", key, err)
+	return readAll(ctx, kv, "instance", nil, func(a, b Instance) bool {
+		if a.Service != b.Service {
+			return a.Service < b.Service
 		}
-		out = append(out, in)
+		return a.ID < b.ID
+	})
+}
+
+// readAll decodes every record of a bucket but those whose key skip
+// says to leave (nil: none), sorted by less; what names a record in errors.
+func readAll[T any](ctx context.Context, kv jetstream.KeyValue, what string, skip func(key string) bool, less func(a, b T) bool) ([]T, error) {
+	var out []T
+	if err := each(ctx, kv, func(key string, v []byte) error {
+		if skip != nil && skip(key) {
+			return nil
+		}
+		var x T
+		if err := json.Unmarshal(v, &x); err != nil {
+			return fmt.Errorf("state: %s %s: %w", what, key, err)
+		}
+		out = append(out, x)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Service != out[j].Service {
-			return out[i].Service < out[j].Service
-		}
-		return out[i].ID < out[j].ID
-	})
+	sort.Slice(out, func(i, j int) bool { return less(out[i], out[j]) })
 	return out, nil
 }
 

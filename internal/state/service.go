@@ -94,7 +94,8 @@ func SpecVersion(s spec.Service) string {
 	s.KillSelection = ""
 	// How routers proxy to the instances does not change the instances.
 	s.Protocol, s.ContainerConcurrency = "", 0
-	b, _ := json.Marshal(s) // a struct of plain fields always encodes
+	s.TaskKillGracePeriodSeconds = nil // only read when an instance stops
+	b, _ := json.Marshal(s)            // a struct of plain fields always encodes
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:6])
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -15,19 +14,7 @@ var ErrNotFound = errors.New("not found")
 
 // Services reads every service record, sorted by id.
 func Services(ctx context.Context, kv jetstream.KeyValue) ([]ServiceRecord, error) {
-	var out []ServiceRecord
-	if err := each(ctx, kv, func(key string, v []byte) error {
-		var r ServiceRecord
-		if err := json.Unmarshal(v, &r); err != nil {
-			return fmt.Errorf("state: service %s: %w", key, err)
-		}
-		out = append(out, r)
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Spec.ID < out[j].Spec.ID })
-	return out, nil
+	return readAll(ctx, kv, "service", nil, func(a, b ServiceRecord) bool { return a.Spec.ID < b.Spec.ID })
 }
 
 // GetService reads one service record and its revision, for a
@@ -68,22 +55,10 @@ func PutService(ctx context.Context, kv jetstream.KeyValue, r ServiceRecord, rev
 
 // Placements reads every placement, sorted by service then id.
 func Placements(ctx context.Context, kv jetstream.KeyValue) ([]Placement, error) {
-	var out []Placement
-	if err := each(ctx, kv, func(key string, v []byte) error {
-		var p Placement
-		if err := json.Unmarshal(v, &p); err != nil {
-			return fmt.Errorf("state: placement %s: %w", key, err)
+	return readAll(ctx, kv, "placement", nil, func(a, b Placement) bool {
+		if a.Service != b.Service {
+			return a.Service < b.Service
 		}
-		out = append(out, p)
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Service != out[j].Service {
-			return out[i].Service < out[j].Service
-		}
-		return out[i].ID < out[j].ID
+		return a.ID < b.ID
 	})
-	return out, nil
 }
