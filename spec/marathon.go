@@ -239,6 +239,8 @@ func (im *importer) app(a map[string]any, base string, groupDeps []string) {
 			s.BackoffFactor = im.float(where, k, v, s.BackoffFactor)
 		case "maxLaunchDelaySeconds":
 			s.MaxLaunchDelaySeconds = im.int(where, k, v, s.MaxLaunchDelaySeconds)
+		case "taskKillGracePeriodSeconds":
+			s.TaskKillGracePeriodSeconds = im.killGrace(where, v)
 		case "portDefinitions", "ports":
 			if list, ok := v.([]any); ok && len(list) > 0 {
 				portDefs, portField = list, k
@@ -527,6 +529,25 @@ func (im *importer) stringList(where, field string, v any) []string {
 		out = append(out, fmt.Sprint(x))
 	}
 	return out
+}
+
+// killGrace converts taskKillGracePeriodSeconds. Null, or a value that is
+// not a number, leaves the agent's default; a value outside what swell
+// accepts is brought within it, so the output applies.
+func (im *importer) killGrace(where string, v any) *int {
+	if v == nil {
+		return nil
+	}
+	if _, ok := v.(json.Number); !ok {
+		im.warn(where, "taskKillGracePeriodSeconds is not a number; the agent's default is used")
+		return nil
+	}
+	g := im.int(where, "taskKillGracePeriodSeconds", v, 0)
+	if c := min(max(g, 0), 3600); c != g {
+		im.warn(where, "taskKillGracePeriodSeconds %d is outside 0 to 3600; %d is used", g, c)
+		g = c
+	}
+	return &g
 }
 
 func (im *importer) float(where, field string, v any, def float64) float64 {

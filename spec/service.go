@@ -49,6 +49,14 @@ type Service struct {
 	BackoffSeconds        int     `json:"backoffSeconds" yaml:"backoffSeconds"`
 	BackoffFactor         float64 `json:"backoffFactor" yaml:"backoffFactor"`
 	MaxLaunchDelaySeconds int     `json:"maxLaunchDelaySeconds" yaml:"maxLaunchDelaySeconds"`
+	// TaskKillGracePeriodSeconds is how long a stopping instance has
+	// between SIGTERM and SIGKILL (0 to 3600). Nil, the default, leaves it
+	// to the agent's executor (10 s). Unlike the fields that have a
+	// default, it stays nil after Load, because the default is the agent's.
+	// Changing it does not replace running instances (SpecVersion leaves
+	// it out); an instance is stopped with the grace of the spec it was
+	// placed with.
+	TaskKillGracePeriodSeconds *int `json:"taskKillGracePeriodSeconds,omitempty" yaml:"taskKillGracePeriodSeconds,omitempty"`
 	// Strategy is swell's own: spread (default) or binpack.
 	Strategy string `json:"strategy" yaml:"strategy"`
 	// Protocol is how the routers proxy the servicePorts: http (the

@@ -122,6 +122,9 @@ func validateService(s *Service, lines map[string]int, docLine int) []Problem {
 		v.add("backoffFactor", "%s is too small (want 1 or more)", num(s.BackoffFactor))
 	}
 	v.atLeast("maxLaunchDelaySeconds", s.MaxLaunchDelaySeconds, 0)
+	if g := s.TaskKillGracePeriodSeconds; g != nil && (*g < 0 || *g > 3600) {
+		v.add("taskKillGracePeriodSeconds", "%d is not allowed (want 0 to 3600 seconds)", *g)
+	}
 	v.oneOf("strategy", s.Strategy, StrategySpread, StrategyBinpack)
 	if s.Protocol != "" {
 		v.oneOf("protocol", s.Protocol, ProtocolModeHTTP, ProtocolModeH2C, ProtocolModeTCP)

@@ -54,7 +54,8 @@ type ExecutorOptions struct {
 	// are left alone, in case the placements are still arriving
 	// (default 5s).
 	SettleDelay time.Duration
-	// StopGrace is the time between SIGTERM and SIGKILL (default 10s).
+	// StopGrace is the time between SIGTERM and SIGKILL for services that
+	// do not set taskKillGracePeriodSeconds (default 10s).
 	StopGrace time.Duration
 	// Drain, when set, is waited on before an instance that may be in the
 	// routers' rotation is stopped (scale-down, upgrade, drain): its record
@@ -788,7 +789,7 @@ func routed(s *spec.Service) bool {
 func (e *Executor) stopContainer(ctx context.Context, it *instance, id string, remove, drain bool) {
 	it.busy = true
 	e.put(ctx, it)
-	grace, key := e.o.StopGrace, it.key
+	grace, key := e.stopGrace(it.key), it.key
 	service, instance := it.rec.Service, it.rec.ID
 	e.wg.Go(func() {
 		defer func() {
@@ -823,6 +824,16 @@ func (e *Executor) stopContainer(ctx context.Context, it *instance, id string, r
 			}
 		}
 	})
+}
+
+// stopGrace is the SIGTERM-to-SIGKILL time of the instance under key: its
+// placement's taskKillGracePeriodSeconds, else StopGrace (an orphan has no
+// placement, and most services leave it to the agent).
+func (e *Executor) stopGrace(key string) time.Duration {
+	if p, ok := e.placements[key]; ok && p.Spec != nil && p.Spec.TaskKillGracePeriodSeconds != nil {
+		return time.Duration(*p.Spec.TaskKillGracePeriodSeconds) * time.Second
+	}
+	return e.o.StopGrace
 }
 
 // forget drops an instance that has neither placement nor container, and
