@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/swell-pipeline/swell/collector"
+	"github.com/swell-pipeline/swell/collector/inputs/connections"
 	"github.com/swell-pipeline/swell/collector/inputs/cpu"
 	"github.com/swell-pipeline/swell/collector/inputs/disk"
 	"github.com/swell-pipeline/swell/collector/inputs/diskio"
@@ -107,6 +108,13 @@ func Builtin() map[string]Spec {
 				return in, nil
 			},
 			Description: "number of processes by state and of threads (Telegraf's processes)",
+			Default:     true,
+		},
+		"connections": {
+			New: func(env Env) (collector.Input, error) {
+				return connections.NewInput(connections.Options{Node: env.Node, Logger: env.Logger, DockerHost: env.DockerHost})
+			},
+			Description: "established TCP connections per container port of the node's swell containers (swell_concurrency,source=connections)",
 			Default:     true,
 		},
 		"docker": {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/swell-pipeline/swell/collector"
 	"github.com/swell-pipeline/swell/collector/inputs"
+	"github.com/swell-pipeline/swell/collector/inputs/connections"
 	"github.com/swell-pipeline/swell/collector/natsout"
 	"github.com/swell-pipeline/swell/internal/bus"
 	"github.com/swell-pipeline/swell/internal/clock"
@@ -297,6 +298,17 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer close(regDone)
 		a.register(ctx, js, node)
 	}()
+	// The connections input also tells the autoscaler every second, on
+	// the signal subjects, for the containers the routers do not count.
+	for _, ci := range a.inputs {
+		if c, ok := ci.Input.(*connections.Input); ok {
+			go func() {
+				if err := c.RunSignals(ctx, nc); err != nil && ctx.Err() == nil {
+					a.log.Warn("connection signals stopped", "err", err)
+				}
+			}()
+		}
+	}
 
 	var drain Drainer
 	rtDone := make(chan struct{})

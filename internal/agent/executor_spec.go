@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/swell-pipeline/swell/collector/inputs/connections"
 	"github.com/swell-pipeline/swell/internal/state"
 	"github.com/swell-pipeline/swell/scheduler/health"
 	"github.com/swell-pipeline/swell/scheduler/runtime"
@@ -42,6 +43,15 @@ func containerSpec(p state.Placement, node, bindIP string) (runtime.Spec, error)
 	}
 	for _, pm := range s.PortMappings {
 		rs.Ports = append(rs.Ports, runtime.PortMapping{ContainerPort: pm.ContainerPort, HostPort: pm.HostPort, Protocol: pm.Protocol})
+	}
+	if routed(s) && s.Protocol != spec.ProtocolModeTCP {
+		// The routers count its requests exactly; the connections input
+		// counts only the containers they do not (TCP services, services
+		// without a servicePort).
+		if rs.Labels == nil {
+			rs.Labels = map[string]string{}
+		}
+		rs.Labels[connections.LabelRouted] = "true"
 	}
 	return rs, nil
 }
