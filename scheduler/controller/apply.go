@@ -138,6 +138,13 @@ func (a *applier) stop(ctx context.Context, key, why string) bool {
 		return false
 	}
 	p.Stop, p.Reason, p.At = true, why, a.now
+	if rec, ok := a.v.Records[p.Service]; ok && p.Spec != nil {
+		// The stop grace is read when the instance stops: the service's
+		// current one, not the one it was placed with.
+		sp := *p.Spec
+		sp.TaskKillGracePeriodSeconds = rec.Spec.TaskKillGracePeriodSeconds
+		p.Spec = &sp
+	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		a.fail(fmt.Errorf("encode placement %s: %w", key, err))

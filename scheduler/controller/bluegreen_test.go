@@ -1,9 +1,11 @@
 package controller
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/swell-pipeline/swell/internal/bus"
 	"github.com/swell-pipeline/swell/internal/state"
 	"github.com/swell-pipeline/swell/spec"
@@ -106,4 +108,46 @@ func TestCanaryRunsItsShareUntilPromoted(t *testing.T) {
 		s := c.sample(v1.ID)
 		return s.byVer[rec.Version] == 3 && s.byVer[from] == 0 && s.total == 3
 	})
+}
+
+func TestStopCarriesTheServicesCurrentKillGrace(t *testing.T) {
+	c := newCluster(t)
+	threeNodes(c)
+	c.runController()
+	s := webService(2)
+	five := 5
+	s.TaskKillGracePeriodSeconds = &five
+	c.apply(s)
+	c.waitFor("2 healthy", 10*time.Second, func() bool { return c.sample(s.ID).healthy == 2 })
+	// Placements asked to stop are removed soon after: watch them go by.
+	w, err := c.kv[bus.BucketPlacements].WatchAll(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = w.Stop() }()
+	one := 1
+	s.TaskKillGracePeriodSeconds, s.Instances = &one, 0
+	c.apply(s)
+	stopped := map[string]bool{}
+	deadline := time.After(10 * time.Second)
+	for len(stopped) < 2 {
+		select {
+		case e := <-w.Updates():
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue
+			}
+			var p state.Placement
+			if err := json.Unmarshal(e.Value(), &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.Stop {
+				if p.Spec == nil || p.Spec.TaskKillGracePeriodSeconds == nil || *p.Spec.TaskKillGracePeriodSeconds != 1 {
+					t.Fatalf("placement %s stopped with grace %v, want the service's current 1s", p.ID, p.Spec.TaskKillGracePeriodSeconds)
+				}
+				stopped[p.ID] = true
+			}
+		case <-deadline:
+			t.Fatalf("%d of 2 placements seen stopping within 10s", len(stopped))
+		}
+	}
 }
