@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -13,16 +12,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/swell-pipeline/swell/internal/clock"
+	"github.com/swell-pipeline/swell/internal/testenv"
 	"github.com/swell-pipeline/swell/loadgen"
 )
 
-// benchSetup is one instance served straight and through the router's
-// HTTP proxy (the code a servicePort runs), both on loopback.
+// benchSetup is one instance of the test app in a container, reached
+// straight at its published host port and through the router's HTTP
+// proxy (the code a servicePort runs), both on loopback.
 func benchSetup(b *testing.B) (direct, routed string) {
 	b.Helper()
-	inst := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) }))
-	b.Cleanup(inst.Close)
-	addr := inst.Listener.Addr().String()
+	cli := testenv.Docker(b)
+	id := testenv.RunContainer(b, cli, testenv.TestImage(b, cli), testenv.ContainerOptions{PublishHTTP: true})
+	testenv.WaitReady(b, cli, id)
+	addr := testenv.HostAddr(b, cli, id)
 	p := newPool("/bench/web", clock.Real{}, 1000, time.Second, nil)
 	p.update(route{Port: 1, Service: "/bench/web", Mode: ModeHTTP, Targets: []target{{Key: "n1.i1", Instance: "i1", Node: "n1", Addr: addr, Ready: true}}})
 	results := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "x"}, []string{"service", "result"})
