@@ -184,7 +184,7 @@ func (r *reconciler) service(svc *ServiceReq) {
 			want = svc.NewInstances
 		}
 		if len(old) > 0 {
-			r.plan.Waiting[svc.ID] = fmt.Sprintf("%d instances of the old version run beside %d of the new until the switch", len(old), len(cur))
+			r.plan.Waiting[svc.ID] = fmt.Sprintf("%d instances of the old version run beside %d of the new until the rollout switches, is promoted or is aborted", len(old), len(cur))
 		}
 		for range want - len(cur) {
 			r.why[svc.ID] = append(r.why[svc.ID], fmt.Sprintf("start version %s beside the old one (blue/green or canary)", svc.Version))

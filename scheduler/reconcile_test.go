@@ -177,7 +177,7 @@ func TestReconcile(t *testing.T) {
 			instances: []Instance{v1(running("a", web, "node1")), v1(running("b", web, "node2"))},
 			want:      []string{"start /web node1 v2", "start /web node3 v2"},
 			reason:    "start version v2 beside the old one",
-			waiting:   "2 instances of the old version run beside 0 of the new until the switch",
+			waiting:   "2 instances of the old version run beside 0 of the new until the rollout switches",
 		},
 		{
 			name: "a canary runs its share of new instances beside the old ones", nodes: nodes(3, nil),

@@ -463,7 +463,8 @@ Follow any rollout with 'swell rollout status ID'.`,
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(g.stdout, "rollout of %s %sd: version %s; follow it: swell rollout status %s\n", rv.ID, verb, rv.Version, rv.ID)
+				done := map[string]string{"promote": "promoted", "abort": "aborted"}[verb]
+				_, err = fmt.Fprintf(g.stdout, "rollout of %s %s: version %s; follow it: swell rollout status %s\n", rv.ID, done, rv.Version, rv.ID)
 				return err
 			},
 		}
