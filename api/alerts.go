@@ -59,9 +59,11 @@ type SilenceView struct {
 // AlertDefsView lists the applied alert documents; receivers have their
 // literal secrets masked.
 type AlertDefsView struct {
-	Rules     []spec.AlertRule `json:"rules"`
-	Routes    []spec.Route     `json:"routes"`
-	Receivers []spec.Receiver  `json:"receivers"`
+	Rules []spec.AlertRule `json:"rules"`
+	// Builtin names the built-in rules no applied rule replaces.
+	Builtin   []string        `json:"builtin"`
+	Routes    []spec.Route    `json:"routes"`
+	Receivers []spec.Receiver `json:"receivers"`
 }
 
 // TestResult is the answer of POST /v1/receivers/{name}/test.
@@ -244,9 +246,18 @@ func (a *alertsAPI) defs(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	out := AlertDefsView{Rules: d.Rules, Routes: []spec.Route{}, Receivers: []spec.Receiver{}}
+	out := AlertDefsView{Rules: d.Rules, Routes: []spec.Route{}, Receivers: []spec.Receiver{}, Builtin: []string{}}
 	if out.Rules == nil {
 		out.Rules = []spec.AlertRule{}
+	}
+	applied := map[string]bool{}
+	for _, r := range d.Rules {
+		applied[r.Name] = true
+	}
+	for _, b := range alerts.Builtin(alerts.DefaultBuiltinOptions()) {
+		if !applied[b.Name] {
+			out.Builtin = append(out.Builtin, b.Name)
+		}
 	}
 	for _, sr := range d.Routes {
 		out.Routes = append(out.Routes, sr.Route)

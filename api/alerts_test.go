@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -69,7 +70,7 @@ receivers: [hook]
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Rules) != 2 || len(d.Routes) != 1 || len(d.Receivers) != 1 {
+	if len(d.Rules) != 2 || len(d.Routes) != 1 || len(d.Receivers) != 1 || !slices.Contains(d.Builtin, "node-lost") {
 		t.Fatalf("defs %+v", d)
 	}
 	b, _ := json.Marshal(d)

@@ -184,6 +184,9 @@ func alertDefsTable(w io.Writer, kind string, d api.AlertDefsView) {
 		for _, r := range d.Rules {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Measurement, dash(r.Field), dash(r.Warn), dash(r.Crit), r.For, dash(strings.Join(r.Notify, ",")))
 		}
+		for _, name := range d.Builtin {
+			fmt.Fprintf(w, "%s\t(built-in: see docs/alerts-yaml.md)\t\t\t\t\t\n", name)
+		}
 	case "routes":
 		fmt.Fprintln(w, "NAME\tMATCHERS\tRECEIVERS\tGROUP BY\tCONTINUE")
 		for _, r := range d.Routes {
