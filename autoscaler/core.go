@@ -84,6 +84,10 @@ type service struct {
 	dataSince  time.Time // start of the current unbroken run of signals
 	lastSignal time.Time
 	lastSeen   map[string]time.Time // instance → its newest sample
+	// every is, per instance, the period of its newest sample: an
+	// instance sampled every 10 s (CPU from the collector) is not missing
+	// between two samples.
+	every map[string]time.Duration
 
 	ready, unhealthy, draining int
 	readyIDs                   map[string]bool
@@ -126,7 +130,7 @@ func (c *Core) SetPolicy(name string, p Policy, current int, now time.Time) erro
 	p.Metrics = slices.Clone(p.Metrics)
 	s := c.services[name]
 	if s == nil {
-		s = &service{name: name, desired: max(current, 0), added: now, lastSeen: map[string]time.Time{}, starting: map[string]time.Time{}, readyIDs: map[string]bool{}}
+		s = &service{name: name, desired: max(current, 0), added: now, lastSeen: map[string]time.Time{}, every: map[string]time.Duration{}, starting: map[string]time.Time{}, readyIDs: map[string]bool{}}
 		c.services[name] = s
 		c.names = append(c.names, name)
 		c.sorted = false
@@ -209,6 +213,7 @@ func (c *Core) SetInstances(name string, list []Instance, now time.Time) {
 	for id := range s.lastSeen {
 		if !known[id] {
 			delete(s.lastSeen, id)
+			delete(s.every, id)
 		}
 	}
 }
@@ -238,6 +243,7 @@ func (c *Core) ObserveSignal(sig Signal, now time.Time) {
 	}
 	for _, in := range sig.Instances {
 		s.lastSeen[in.ID] = at
+		s.every[in.ID] = sig.Period()
 	}
 	for _, smp := range sig.Samples() {
 		c.observe(s, smp, at)
@@ -253,6 +259,7 @@ func (c *Core) Observe(name string, smp Sample, at time.Time) {
 	c.touch(s, at)
 	if smp.Instance != "" {
 		s.lastSeen[smp.Instance] = at
+		s.every[smp.Instance] = smp.Period
 	}
 	c.observe(s, smp, at)
 }

@@ -631,3 +631,38 @@ func TestSetPolicyKeepsStateAndRemoveForgets(t *testing.T) {
 		t.Fatalf("%+v", evs)
 	}
 }
+
+// TestSamplesOfTenSeconds: CPU comes from the collector every 10 s; each
+// sample counts for every second it covers, and an instance is not
+// missing between two of them.
+func TestSamplesOfTenSeconds(t *testing.T) {
+	p := policy(func(p *Policy) {
+		p.Metrics = []MetricTarget{{Name: MetricCPU, Target: 50}} // percent per instance
+		p.TargetUtilization = 1
+	})
+	r := newRig(t, p, 2, monday8)
+	feed := func(cpu float64, n int) []ScaleEvent {
+		var evs []ScaleEvent
+		for i := range n {
+			r.now = r.now.Add(time.Second)
+			if i%10 == 9 {
+				for _, id := range r.ready {
+					r.c.Observe(svc, Sample{Instance: id, Node: "n1", Metric: MetricCPU, Value: cpu, Period: 10 * time.Second}, r.now)
+				}
+			}
+			evs = append(evs, r.tick()...)
+		}
+		return evs
+	}
+	feed(40, 120) // 2 × 40 % = 80 %: 2 instances of 50 %
+	if d := r.desired(); d != 2 {
+		t.Fatalf("desired %d at 80 %% over 2 instances, want 2", d)
+	}
+	if st, _ := r.c.Status(svc); st.Missing != 0 || st.ObservedStable < 79 || st.ObservedStable > 81 {
+		t.Errorf("status %+v: want nobody missing between samples and 80 %% observed (not 10 × 80)", st)
+	}
+	e := last(t, feed(100, 30)) // 200 %: 4 instances
+	if e.To != 4 || e.Metric != MetricCPU {
+		t.Fatalf("%+v, want 4 on cpu", e)
+	}
+}

@@ -90,7 +90,7 @@ func (c *Core) decide(s *service, now time.Time) (ScaleEvent, bool) {
 	// Ready instances without a recent sample: counted at target when
 	// scaling down and as zero when scaling up.
 	for id := range s.readyIDs {
-		if t, ok := s.lastSeen[id]; !ok || now.Sub(t) >= c.opts.MissingAfter {
+		if t, ok := s.lastSeen[id]; !ok || now.Sub(t) >= max(c.opts.MissingAfter, 2*s.every[id]) {
 			st.Missing++
 		}
 	}

@@ -30,12 +30,31 @@ func (w *window) at(sec int64) *bucket {
 	return b
 }
 
-// add records value held for period, ending at end, in the bucket of the
-// period's middle.
+// add records value held for period, ending at end: in the bucket of the
+// period's middle when the period is a second or shorter (the routers'
+// 250 ms signals), else spread over the seconds it covers (a collector's
+// 10 s CPU sample), each getting its share of the integral.
 func (w *window) add(end time.Time, value float64, period time.Duration) {
-	b := w.at(secondOf(end.Add(-period / 2)))
-	b.sum += value * period.Seconds()
-	b.has = true
+	if period <= time.Second {
+		b := w.at(secondOf(end.Add(-period / 2)))
+		b.sum += value * period.Seconds()
+		b.has = true
+		return
+	}
+	start := end.Add(-period)
+	if max := time.Duration(len(w.buckets)-1) * time.Second; period > max {
+		start = end.Add(-max) // older seconds are out of every window
+	}
+	for t := start; t.Before(end); {
+		next := time.Unix(secondOf(t)+1, 0)
+		if next.After(end) {
+			next = end
+		}
+		b := w.at(secondOf(t))
+		b.sum += value * next.Sub(t).Seconds()
+		b.has = true
+		t = next
+	}
 }
 
 // mark records that a signal covered the second of t, even with no value.

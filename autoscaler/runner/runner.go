@@ -165,6 +165,16 @@ func (r *Runner) Run(ctx context.Context) error {
 		return fmt.Errorf("autoscaler: subscribe %s: %w", SignalSubjects, err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
+	// Container CPU, for policies on the cpu metric, comes with the
+	// collectors' batches: a plain subscription sees them as they are
+	// published, without a consumer on the stream.
+	batches := make(chan *nats.Msg, 1024)
+	msub, err := r.o.Conn.ChanSubscribe(bus.SubjectMetricsAll, batches)
+	if err != nil {
+		return fmt.Errorf("autoscaler: subscribe %s: %w", bus.SubjectMetricsAll, err)
+	}
+	defer func() { _ = msub.Unsubscribe() }()
+	cpu := newCPUReader()
 
 	policies := map[string]string{} // service → the policy JSON in force
 	t := r.o.Clock.NewTimer(untilTick(r.o.Clock.Now(), r.o.Tick))
@@ -176,6 +186,13 @@ func (r *Runner) Run(ctx context.Context) error {
 			return nil
 		case err := <-errc:
 			return err
+		case m := <-batches:
+			if len(cpu.services) == 0 {
+				continue
+			}
+			for _, smp := range cpu.read(m.Data) {
+				core.Observe(smp.service, smp.Sample, smp.at)
+			}
 		case m := <-sigs:
 			sig, err := autoscaler.DecodeSignal(m.Data)
 			if err != nil {
@@ -186,6 +203,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-t.C():
 			start := time.Now()
 			r.tick(ctx, core, mirrors, policies)
+			cpu.want(mirrors[bus.BucketServices])
 			r.tickDur.Observe(time.Since(start).Seconds())
 			t.Reset(untilTick(r.o.Clock.Now(), r.o.Tick))
 		}

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -139,5 +140,70 @@ func TestTicksComeJustAfterWholeSeconds(t *testing.T) {
 		if got := untilTick(base.Add(tc.now), tc.tick); got != tc.want {
 			t.Errorf("untilTick(+%s, %s) = %s, want %s", tc.now, tc.tick, got, tc.want)
 		}
+	}
+}
+
+// TestRunnerScalesOnContainerCPU: a service whose policy is on cpu scales
+// on the collectors' docker_container_cpu points as they are published.
+func TestRunnerScalesOnContainerCPU(t *testing.T) {
+	ns := testenv.NATS(t)
+	nc, js := testenv.Connect(t, ns.ClientURL())
+	ctx := t.Context()
+	if err := bus.EnsureKV(ctx, js, 1); err != nil {
+		t.Fatal(err)
+	}
+	svcKV, _ := js.KeyValue(ctx, bus.BucketServices)
+	placeKV, _ := js.KeyValue(ctx, bus.BucketPlacements)
+	instKV, _ := js.KeyValue(ctx, bus.BucketInstances)
+	s := spec.NewService("/shop/batch", "batch:1")
+	s.Instances = 1
+	s.Autoscale = &spec.Autoscale{Metric: spec.MetricCPU, Target: 50, TargetUtilization: 1, Min: 1, Max: 10,
+		StableWindow: spec.Duration(6 * time.Second), PanicWindow: spec.Duration(2 * time.Second), PanicThreshold: 2, Tolerance: 0.1,
+		ScaleUp: spec.ScaleRule{MaxRate: 1000}, ScaleDown: spec.ScaleRule{MaxRate: 2, Stabilization: spec.Duration(10 * time.Second)}}
+	if err := state.PutService(ctx, svcKV, state.ServiceRecord{Spec: s, Version: "v1"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-time.Minute)
+	p := state.Placement{ID: "batch-1", Service: s.ID, Node: "n1", Version: "v1", At: start}
+	pb, _ := json.Marshal(p)
+	if _, err := placeKV.Put(ctx, p.Key(), pb); err != nil {
+		t.Fatal(err)
+	}
+	in := state.Instance{ID: "batch-1", Service: s.ID, Node: "n1", Version: "v1", State: state.Running, Healthy: true, StartedAt: start}
+	ib, _ := json.Marshal(in)
+	if _, err := instKV.Put(ctx, in.Key(), ib); err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(Options{Conn: nc, JS: js, Tick: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(rctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	// 190 % of a core on the one instance, sampled every 500 ms:
+	// ceil(190 / 50) = 4.
+	deadline := time.Now().Add(15 * time.Second)
+	got := 0
+	for time.Now().Before(deadline) && got != 4 {
+		line := fmt.Sprintf("docker_container_cpu,cpu=cpu-total,instance=batch-1,node=n1,service=/shop/batch usage_percent=190 %d\n", time.Now().UnixNano())
+		if err := nc.Publish(bus.MetricsSubject("n1"), []byte(line)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		rec, _, err := state.GetService(ctx, svcKV, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = rec.Spec.Instances
+	}
+	if got != 4 {
+		t.Fatalf("instances %d, want 4 from 190 %% CPU at 50 %% per instance", got)
 	}
 }
