@@ -129,8 +129,9 @@ func DefaultPolicy(target float64, minN, maxN int) Policy {
 }
 
 // PolicyFromSpec converts a validated autoscale block. priority is the
-// service's. The block's one tolerance is the scale-down tolerance; scaling
-// up uses twice it (at most 0.5), since targetUtilization already keeps
+// service's. Without a tolerance of its own (scaleUp.tolerance,
+// scaleDown.tolerance), scaling down uses the block's tolerance and scaling
+// up twice it (at most 0.5), since targetUtilization already keeps
 // headroom above the planned load.
 func PolicyFromSpec(a *spec.Autoscale, priority int) (Policy, error) {
 	if a == nil {
@@ -155,6 +156,9 @@ func PolicyFromSpec(a *spec.Autoscale, priority int) (Policy, error) {
 	if p.Metrics[0].Name == "" {
 		p.Metrics[0].Name = MetricConcurrency
 	}
+	for _, m := range a.Metrics {
+		p.Metrics = append(p.Metrics, MetricTarget{Name: m.Metric, Target: m.Target})
+	}
 	for i, s := range a.Schedule {
 		c, err := ParseCron(s.Cron)
 		if err != nil {
@@ -174,7 +178,12 @@ func PolicyFromSpec(a *spec.Autoscale, priority int) (Policy, error) {
 	return p, p.Validate()
 }
 
+// ruleFromSpec converts one direction; tolerance is its default when the
+// direction sets none of its own.
 func ruleFromSpec(r spec.ScaleRule, tolerance float64) Rule {
+	if r.Tolerance != nil {
+		tolerance = *r.Tolerance
+	}
 	out := Rule{MaxRate: r.MaxRate, Stabilization: r.Stabilization.D(), Tolerance: tolerance}
 	for _, pol := range r.Policies {
 		out.Policies = append(out.Policies, RatePolicy{Percent: pol.Type == "Percent", Value: pol.Value, Period: pol.Period.D()})

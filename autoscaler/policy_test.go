@@ -109,3 +109,22 @@ func TestPolicyValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPolicyFromSpecMoreMetricsAndTolerances(t *testing.T) {
+	doc := "kind: Service\nid: /a\nimage: a:1\nautoscale:\n  metric: concurrency\n  target: 10\n  max: 5\n  tolerance: 0.1\n" +
+		"  metrics: [{metric: cpu, target: 60}]\n  scaleDown: {tolerance: 0.3}\n"
+	docs, err := spec.Load("a.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := PolicyFromSpec(docs[0].Service.Autoscale, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Metrics) != 2 || p.Metrics[1] != (MetricTarget{Name: MetricCPU, Target: 60}) {
+		t.Errorf("metrics %+v", p.Metrics)
+	}
+	if p.ScaleUp.Tolerance != 0.2 || p.ScaleDown.Tolerance != 0.3 {
+		t.Errorf("tolerances up %v down %v, want 0.2 (twice the block's) and 0.3 (its own)", p.ScaleUp.Tolerance, p.ScaleDown.Tolerance)
+	}
+}

@@ -113,6 +113,9 @@ type Autoscale struct {
 	Metric string `json:"metric" yaml:"metric"`
 	// Target is the wanted value of Metric per instance.
 	Target float64 `json:"target" yaml:"target"`
+	// Metrics are further metrics with their targets; each recommends a
+	// count and the largest wins.
+	Metrics []MetricTarget `json:"metrics,omitempty" yaml:"metrics,omitempty"`
 	// TargetUtilization is the share of Target the autoscaler aims at, so
 	// bursts have headroom.
 	TargetUtilization float64     `json:"targetUtilization" yaml:"targetUtilization"`
@@ -130,8 +133,20 @@ type Autoscale struct {
 	Fallback          *Fallback   `json:"fallback,omitempty" yaml:"fallback,omitempty,flow"`
 }
 
+// MetricTarget is one more metric of an autoscale block and its target
+// per instance.
+type MetricTarget struct {
+	Metric string  `json:"metric" yaml:"metric"`
+	Target float64 `json:"target" yaml:"target"`
+}
+
 // ScaleRule limits how fast one direction of scaling goes.
 type ScaleRule struct {
+	// Tolerance, when set, is this direction's own: changes of demand
+	// smaller than this share of the count are ignored. Unset, scaling
+	// down uses the block's tolerance and scaling up twice it (at most
+	// 0.5), since targetUtilization already leaves headroom.
+	Tolerance *float64 `json:"tolerance,omitempty" yaml:"tolerance,omitempty"`
 	// MaxRate is the largest factor of change in one decision (up: ×, down: ÷).
 	MaxRate float64 `json:"maxRate" yaml:"maxRate"`
 	// Stabilization is how long a recommendation must hold before it acts.

@@ -245,6 +245,18 @@ func (v *validator) autoscale(a *Autoscale) {
 			v.add(p+"target", "required: the wanted %s per instance", a.Metric)
 		}
 	}
+	seen := map[string]bool{a.Metric: true}
+	for i, m := range a.Metrics {
+		mp := fmt.Sprintf("%smetrics[%d]", p, i)
+		v.oneOf(mp+".metric", m.Metric, MetricConcurrency, MetricRPS, MetricCPU, MetricConnections)
+		if seen[m.Metric] {
+			v.add(mp+".metric", "%s is given twice (each metric once, with its target)", m.Metric)
+		}
+		seen[m.Metric] = true
+		if m.Target <= 0 {
+			v.add(mp+".target", "%s is not allowed (want more than 0: the wanted %s per instance)", num(m.Target), m.Metric)
+		}
+	}
 	if a.TargetUtilization <= 0 || a.TargetUtilization > 1 {
 		v.add(p+"targetUtilization", "%s is not between 0 (excluded) and 1", num(a.TargetUtilization))
 	}
@@ -307,6 +319,9 @@ func (v *validator) scaleRule(path string, r ScaleRule) {
 		v.add(path+".maxRate", "%s is not allowed (want more than 1: the largest factor of change per decision)", num(r.MaxRate))
 	}
 	v.durationIn(path+".stabilization", r.Stabilization, 0, time.Hour)
+	if t := r.Tolerance; t != nil && (*t < 0 || *t >= 1) {
+		v.add(path+".tolerance", "%s is not between 0 and 1 (excluded)", num(*t))
+	}
 	for i, pol := range r.Policies {
 		pp := fmt.Sprintf("%s.policies[%d]", path, i)
 		v.oneOf(pp+".type", pol.Type, "Pods", "Percent")

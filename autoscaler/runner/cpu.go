@@ -47,8 +47,14 @@ func (c *cpuReader) want(services *mirror) {
 		if json.Unmarshal(b, &rec) != nil || rec.Spec.Autoscale == nil {
 			return
 		}
-		if rec.Spec.Autoscale.Metric == spec.MetricCPU {
+		a := rec.Spec.Autoscale
+		if a.Metric == spec.MetricCPU {
 			c.services[rec.Spec.ID] = true
+		}
+		for _, m := range a.Metrics {
+			if m.Metric == spec.MetricCPU {
+				c.services[rec.Spec.ID] = true
+			}
 		}
 	})
 }
