@@ -14,7 +14,7 @@ TEST_TIMEOUT ?= 25m
 RACE ?= $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-short bench lint deps demo-image clean
+.PHONY: help build run test test-short bench lint deps demo-image demo clean
 
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-11s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,6 +52,9 @@ $(GOLANGCI):
 
 demo-image: ## Build the demo app image swell-demo:$(VERSION_TAG) FROM scratch (VERSION_TAG=1 by default).
 	@./scripts/demo-image $(or $(VERSION_TAG),1)
+
+demo: build deps demo-image ## Show the whole loop in about 2 minutes: 3 nodes, load, autoscaling, an alert (docs/demo.md).
+	@dir=$$(mktemp -d -t swell-demo.XXXXXX) && $(BIN)/swell demo --data-dir "$$dir" --image swell-demo:$(or $(VERSION_TAG),1)
 
 clean: ## Remove ./bin/swell and ./data (keeps ./bin/influxd).
 	rm -rf $(BIN)/swell $(DATA_DIR)

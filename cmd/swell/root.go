@@ -78,6 +78,7 @@ A flag on the command line wins over the environment.`,
 		newDashboardsCmd(g),
 		newLoadCmd(g),
 		newSimulateCmd(g),
+		newDemoCmd(g),
 	)
 	return root
 }
