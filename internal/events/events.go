@@ -224,7 +224,14 @@ func List(ctx context.Context, js jetstream.JetStream, f Filter) ([]Event, error
 	if err != nil {
 		return nil, fmt.Errorf("events: %s info: %w", Stream, err)
 	}
-	if info.State.Msgs == 0 {
+	// The state counts every message; the subjects map, the ones the
+	// filter matches. Reading exactly that many means no fetch waits for
+	// messages that will not come.
+	var matched uint64
+	for _, n := range info.State.Subjects {
+		matched += n
+	}
+	if matched == 0 {
 		return nil, nil
 	}
 	cons, err := js.OrderedConsumer(ctx, Stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
@@ -232,8 +239,8 @@ func List(ctx context.Context, js jetstream.JetStream, f Filter) ([]Event, error
 		return nil, fmt.Errorf("events: read %s: %w", Stream, err)
 	}
 	var out []Event
-	for read := uint64(0); read < info.State.Msgs; {
-		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(time.Second))
+	for read := uint64(0); read < matched; {
+		batch, err := cons.Fetch(int(min(256, matched-read)), jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			return nil, fmt.Errorf("events: read %s: %w", Stream, err)
 		}
