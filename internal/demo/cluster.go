@@ -1,10 +1,10 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os/exec"
@@ -158,7 +158,6 @@ func (c *cluster) start(ctx context.Context) error {
 		return err
 	}
 
-	banner := &bannerWriter{seen: make(chan struct{})}
 	up, err := standalone.New(standalone.Options{
 		DataDir:       filepath.Join(c.o.DataDir, "up"),
 		NATSHost:      "127.0.0.1",
@@ -168,7 +167,7 @@ func (c *cluster) start(ctx context.Context) error {
 		Server:        server.Options{},
 		Logger:        c.log,
 		Registry:      prometheus.NewRegistry(),
-		Out:           banner,
+		Out:           io.Discard, // the demo prints where things are itself
 	})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -178,7 +177,7 @@ func (c *cluster) start(ctx context.Context) error {
 	c.upDone = make(chan error, 1)
 	go func() { c.upDone <- up.Run(upCtx) }()
 	select {
-	case <-banner.seen:
+	case <-up.Ready():
 	case err := <-c.upDone:
 		c.upDone <- err // stop reads it again
 		if err == nil {
@@ -190,10 +189,8 @@ func (c *cluster) start(ctx context.Context) error {
 	case <-time.After(90 * time.Second):
 		return errors.New("demo: swell up did not come up within 90s; see the log")
 	}
-	c.httpURL, c.natsURL, c.influxURL, c.grafanaDir = banner.fields()
-	if c.httpURL == "" || c.natsURL == "" {
-		return fmt.Errorf("demo: swell up's banner lacks the HTTP or NATS address:\n%s", banner.text())
-	}
+	ep := up.Endpoints()
+	c.httpURL, c.natsURL, c.influxURL, c.grafanaDir = ep.HTTP, ep.NATS, ep.InfluxDB, ep.GrafanaDir
 	if c.api, err = apiClient(c.httpURL); err != nil {
 		return err
 	}
@@ -400,51 +397,4 @@ func waitUntil(ctx context.Context, within time.Duration, what string, cond func
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-}
-
-// bannerWriter takes swell up's banner and tells when it is complete.
-type bannerWriter struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	seen chan struct{}
-	once sync.Once
-}
-
-func (b *bannerWriter) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Write(p)
-	if strings.Contains(b.buf.String(), "Press Ctrl-C") {
-		b.once.Do(func() { close(b.seen) })
-	}
-	return len(p), nil
-}
-
-func (b *bannerWriter) text() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// fields reads the addresses out of the banner (see standalone.Run).
-func (b *bannerWriter) fields() (httpURL, natsURL, influxURL, grafanaDir string) {
-	for _, line := range strings.Split(b.text(), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		switch f[0] {
-		case "HTTP":
-			httpURL = f[1]
-		case "NATS":
-			natsURL = f[1]
-		case "InfluxDB":
-			influxURL = f[1]
-		case "Grafana":
-			if len(f) >= 4 && f[1] == "provisioning" && f[2] == "in" {
-				grafanaDir = f[3]
-			}
-		}
-	}
-	return httpURL, natsURL, influxURL, grafanaDir
 }

@@ -63,7 +63,26 @@ type Options struct {
 type Up struct {
 	opts Options
 	log  *slog.Logger
+	// ready is closed once everything runs; endpoints is set before.
+	ready     chan struct{}
+	endpoints Endpoints
 }
+
+// Endpoints are where a running swell up answers, as its banner prints
+// them.
+type Endpoints struct {
+	// HTTP is the API's base URL (http://host:port).
+	HTTP       string
+	NATS       string
+	InfluxDB   string
+	GrafanaDir string
+}
+
+// Ready is closed once Run has started every part and printed its banner.
+func (u *Up) Ready() <-chan struct{} { return u.ready }
+
+// Endpoints says where the parts answer; valid once Ready is closed.
+func (u *Up) Endpoints() Endpoints { return u.endpoints }
 
 // New validates the options.
 func New(o Options) (*Up, error) {
@@ -99,7 +118,7 @@ func New(o Options) (*Up, error) {
 	if err := api.CheckTokenConfig(o.HTTPAddr, o.APIToken); err != nil {
 		return nil, fmt.Errorf("up: %w", err)
 	}
-	return &Up{opts: o, log: o.Logger}, nil
+	return &Up{opts: o, log: o.Logger, ready: make(chan struct{})}, nil
 }
 
 // Run starts everything, prints where to look, and runs until ctx ends.
@@ -280,6 +299,8 @@ func (u *Up) Run(ctx context.Context) error {
   data dir    %s
 Press Ctrl-C to stop.
 `, node, httpSrv.Addr(), natsURL, natsDesc, influxURL, so.Influx.Database, influxDesc, grafanaDir, dataDir)
+	u.endpoints = Endpoints{HTTP: "http://" + httpSrv.Addr(), NATS: natsURL, InfluxDB: influxURL, GrafanaDir: grafanaDir}
+	close(u.ready)
 
 	var runErr error
 	select {

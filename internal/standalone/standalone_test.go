@@ -3,6 +3,7 @@ package standalone
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -331,5 +332,38 @@ url: ` + hook.URL + "\n"
 	})
 	if n := notes(); len(n) != 1 {
 		t.Errorf("notifications after restart %v, want the one from before", n)
+	}
+}
+
+func TestUpTellsItsEndpointsOnceReady(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: starts influxd (-short)")
+	}
+	up, err := New(Options{
+		DataDir: t.TempDir(), NATSHost: "127.0.0.1", InfluxdBinary: testenv.InfluxdBinary(t), HTTPAddr: "127.0.0.1:0",
+		NoAgent: true, Out: io.Discard,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- up.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-up.Ready():
+	case err := <-done:
+		t.Fatalf("Run ended: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("not ready within 60s")
+	}
+	ep := up.Endpoints()
+	resp, err := http.Get(ep.HTTP + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !strings.HasPrefix(ep.NATS, "nats://127.0.0.1:") || !strings.HasPrefix(ep.InfluxDB, "http://") || ep.GrafanaDir == "" {
+		t.Errorf("endpoints %+v", ep)
 	}
 }
