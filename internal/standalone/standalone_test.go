@@ -349,7 +349,12 @@ func TestUpTellsItsEndpointsOnceReady(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- up.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
 	select {
 	case <-up.Ready():
 	case err := <-done:
