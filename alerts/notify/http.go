@@ -112,3 +112,17 @@ func EncodeJSON(v any) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
+
+// CheckURL checks a receiver's URL setting: given, and an http(s) URL with
+// a host. receiver prefixes the errors, which show the URL only as
+// SafeURL does (never a token it carries).
+func CheckURL(receiver, field string, s Secret) (*url.URL, error) {
+	if s.IsZero() {
+		return nil, fmt.Errorf("%s: %s is required", receiver, field)
+	}
+	u, err := url.Parse(s.Reveal())
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s: %s %s is not an http(s) URL", receiver, field, SafeURL(s))
+	}
+	return u, nil
+}

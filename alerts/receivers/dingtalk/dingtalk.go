@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -60,12 +59,9 @@ var _ notify.Notifier = (*Receiver)(nil)
 
 // New validates c and parses its templates.
 func New(c Config) (*Receiver, error) {
-	if c.URL.IsZero() {
-		return nil, errors.New("dingtalk: url is required")
-	}
-	u, err := url.Parse(c.URL.Reveal())
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("dingtalk: url %s is not an http(s) URL", notify.SafeURL(c.URL))
+	u, err := notify.CheckURL("dingtalk", "url", c.URL)
+	if err != nil {
+		return nil, err
 	}
 	if u.Query().Get("access_token") == "" {
 		return nil, fmt.Errorf("dingtalk: url %s has no access_token parameter", notify.SafeURL(c.URL))

@@ -2,10 +2,8 @@ package slack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"text/template"
 	"time"
@@ -53,12 +51,9 @@ var _ notify.Notifier = (*Receiver)(nil)
 
 // New validates c.
 func New(c Config) (*Receiver, error) {
-	if c.URL.IsZero() {
-		return nil, errors.New("slack: url is required")
-	}
-	u, err := url.Parse(c.URL.Reveal())
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("slack: url %s is not an http(s) URL", notify.SafeURL(c.URL))
+	_, err := notify.CheckURL("slack", "url", c.URL)
+	if err != nil {
+		return nil, err
 	}
 	tpl, err := c.Template(notify.FormatText)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -65,12 +64,9 @@ type Data struct {
 
 // New validates c.
 func New(c Config) (*Receiver, error) {
-	if c.URL.IsZero() {
-		return nil, errors.New("sms_http: url is required")
-	}
-	u, err := url.Parse(c.URL.Reveal())
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("sms_http: url %s is not an http(s) URL", notify.SafeURL(c.URL))
+	_, err := notify.CheckURL("sms_http", "url", c.URL)
+	if err != nil {
+		return nil, err
 	}
 	if len(c.To) == 0 {
 		return nil, errors.New("sms_http: to needs at least one phone number")

@@ -2,11 +2,9 @@ package teams
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,12 +38,9 @@ var _ notify.Notifier = (*Receiver)(nil)
 
 // New validates c.
 func New(c Config) (*Receiver, error) {
-	if c.URL.IsZero() {
-		return nil, errors.New("teams: url is required")
-	}
-	u, err := url.Parse(c.URL.Reveal())
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("teams: url %s is not an http(s) URL", notify.SafeURL(c.URL))
+	_, err := notify.CheckURL("teams", "url", c.URL)
+	if err != nil {
+		return nil, err
 	}
 	tpl, err := c.Template(notify.FormatText)
 	if err != nil {

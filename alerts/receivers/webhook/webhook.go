@@ -6,11 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/swell-pipeline/swell/alerts/notify"
@@ -41,12 +39,9 @@ var _ notify.Notifier = (*Receiver)(nil)
 
 // New validates c.
 func New(c Config) (*Receiver, error) {
-	if c.URL.IsZero() {
-		return nil, errors.New("webhook: url is required")
-	}
-	u, err := url.Parse(c.URL.Reveal())
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("webhook: url %s is not an http(s) URL", notify.SafeURL(c.URL))
+	_, err := notify.CheckURL("webhook", "url", c.URL)
+	if err != nil {
+		return nil, err
 	}
 	if c.MaxAlerts < 0 {
 		return nil, fmt.Errorf("webhook: maxAlerts %d is negative", c.MaxAlerts)

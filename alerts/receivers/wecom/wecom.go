@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/swell-pipeline/swell/alerts/notify"
@@ -55,12 +54,9 @@ var _ notify.Notifier = (*Receiver)(nil)
 
 // New validates c.
 func New(c Config) (*Receiver, error) {
-	if c.URL.IsZero() {
-		return nil, errors.New("wecom: url is required")
-	}
-	u, err := url.Parse(c.URL.Reveal())
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("wecom: url %s is not an http(s) URL", notify.SafeURL(c.URL))
+	u, err := notify.CheckURL("wecom", "url", c.URL)
+	if err != nil {
+		return nil, err
 	}
 	if u.Query().Get("key") == "" {
 		return nil, fmt.Errorf("wecom: url %s has no key parameter", notify.SafeURL(c.URL))
