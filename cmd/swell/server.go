@@ -25,8 +25,9 @@ written go, with the reason, to swell.deadletter.metrics.
 Servers elect a leader through the KV bucket swell_leader (--server-name is
 this one's name); the leader runs the scheduler, which places services on the
 nodes, replaces instances of nodes silent for --node-timeout, and carries out
-rolling upgrades and drains, and the alert rules applied with 'swell apply'
-(plus the built-in ones), which read the metrics stream as it arrives and
+rolling upgrades and drains; the autoscaler, which turns the routers'
+in-flight counts into instance counts every --autoscale-tick; and the alert
+rules applied with 'swell apply' (plus the built-in ones), which read the metrics stream as it arrives and
 notify the receivers. A standby takes over within one lease (4.5 s) of the
 leader's crash. The API (/v1/…) answers on every server.`,
 		Example: `  swell server --nats-url nats://10.0.0.5:4222 --influx-url http://10.0.0.6:8086

@@ -19,7 +19,7 @@ func newUpCmd(g *globals) *cobra.Command {
 		Long: `swell up runs everything in one process: an embedded NATS server with
 JetStream stored under --data-dir, an InfluxDB 1.8 child process (from
 ./bin/influxd, installed by 'make deps'), the server parts (ingest, and on
-the elected leader the scheduler and the alert rules), a local agent, the API, and /healthz and /metrics on --http. It prints where everything is and
+the elected leader the scheduler, the autoscaler and the alert rules), a local agent, the API, and /healthz and /metrics on --http. It prints where everything is and
 runs until Ctrl-C, which stops every part and child cleanly. Restarting on the
 same --data-dir loses nothing that was acknowledged.
 
