@@ -167,13 +167,15 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer func() { _ = sub.Unsubscribe() }()
 	// Container CPU, for policies on the cpu metric, comes with the
 	// collectors' batches: a plain subscription sees them as they are
-	// published, without a consumer on the stream.
+	// published, without a consumer on the stream. It is held only while
+	// some service scales on cpu, since it carries the whole firehose.
 	batches := make(chan *nats.Msg, 1024)
-	msub, err := r.o.Conn.ChanSubscribe(bus.SubjectMetricsAll, batches)
-	if err != nil {
-		return fmt.Errorf("autoscaler: subscribe %s: %w", bus.SubjectMetricsAll, err)
-	}
-	defer func() { _ = msub.Unsubscribe() }()
+	var msub *nats.Subscription
+	defer func() {
+		if msub != nil {
+			_ = msub.Unsubscribe()
+		}
+	}()
 	cpu := newCPUReader()
 
 	policies := map[string]string{} // service → the policy JSON in force
@@ -187,9 +189,6 @@ func (r *Runner) Run(ctx context.Context) error {
 		case err := <-errc:
 			return err
 		case m := <-batches:
-			if len(cpu.services) == 0 {
-				continue
-			}
 			for _, smp := range cpu.read(m.Data) {
 				core.Observe(smp.service, smp.Sample, smp.at)
 			}
@@ -204,6 +203,16 @@ func (r *Runner) Run(ctx context.Context) error {
 			start := time.Now()
 			r.tick(ctx, core, mirrors, policies)
 			cpu.want(mirrors[bus.BucketServices])
+			switch {
+			case len(cpu.services) > 0 && msub == nil:
+				if msub, err = r.o.Conn.ChanSubscribe(bus.SubjectMetricsAll, batches); err != nil {
+					r.log.Warn("cannot read container CPU for policies on cpu; retrying next tick", "err", err)
+					msub = nil
+				}
+			case len(cpu.services) == 0 && msub != nil:
+				_ = msub.Unsubscribe()
+				msub = nil
+			}
 			r.tickDur.Observe(time.Since(start).Seconds())
 			t.Reset(untilTick(r.o.Clock.Now(), r.o.Tick))
 		}
