@@ -200,3 +200,17 @@ func TransportErrorHidesSecrets(t testing.TB, build func(base string) notify.Not
 	_, logs := ThroughPipeline(t, r, Sample())
 	NoSecrets(t, secrets, err.Error(), logs)
 }
+
+// Build applies mutate (when set) to the config c and builds a receiver
+// with build, failing the test if it refuses the config.
+func Build[C, R any](t testing.TB, c C, mutate func(*C), build func(C) (R, error)) R {
+	t.Helper()
+	if mutate != nil {
+		mutate(&c)
+	}
+	r, err := build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

@@ -20,15 +20,7 @@ var secrets = []string{"sl4ck-s3cr3t-XXXXXXXX"}
 
 func newReceiver(t *testing.T, base string, mutate func(*slack.Config)) *slack.Receiver {
 	t.Helper()
-	c := slack.Config{URL: notify.NewSecret(base + hookPath)}
-	if mutate != nil {
-		mutate(&c)
-	}
-	r, err := slack.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return receivertest.Build(t, slack.Config{URL: notify.NewSecret(base + hookPath)}, mutate, slack.New)
 }
 
 func TestRequestMatchesSlackWebhook(t *testing.T) {

@@ -21,15 +21,7 @@ var secrets = []string{sig}
 
 func newReceiver(t *testing.T, base string, mutate func(*teams.Config)) *teams.Receiver {
 	t.Helper()
-	c := teams.Config{URL: notify.NewSecret(base + flowPath + "?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=" + sig)}
-	if mutate != nil {
-		mutate(&c)
-	}
-	r, err := teams.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return receivertest.Build(t, teams.Config{URL: notify.NewSecret(base + flowPath + "?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=" + sig)}, mutate, teams.New)
 }
 
 func TestRequestIsAnAdaptiveCardForWorkflows(t *testing.T) {

@@ -19,15 +19,7 @@ var secrets = []string{token, "AAF-b0t-t0k3n-s3cr3t"}
 
 func newReceiver(t *testing.T, base string, mutate func(*telegram.Config)) *telegram.Receiver {
 	t.Helper()
-	c := telegram.Config{BotToken: notify.NewSecret(token), ChatID: "-1001234567890", APIURL: base}
-	if mutate != nil {
-		mutate(&c)
-	}
-	r, err := telegram.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return receivertest.Build(t, telegram.Config{BotToken: notify.NewSecret(token), ChatID: "-1001234567890", APIURL: base}, mutate, telegram.New)
 }
 
 func TestRequestMatchesSendMessage(t *testing.T) {

@@ -18,15 +18,7 @@ var secrets = []string{key}
 
 func newReceiver(t *testing.T, base string, mutate func(*wecom.Config)) *wecom.Receiver {
 	t.Helper()
-	c := wecom.Config{URL: notify.NewSecret(base + "/cgi-bin/webhook/send?key=" + key)}
-	if mutate != nil {
-		mutate(&c)
-	}
-	r, err := wecom.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return receivertest.Build(t, wecom.Config{URL: notify.NewSecret(base + "/cgi-bin/webhook/send?key=" + key)}, mutate, wecom.New)
 }
 
 func TestRequestMatchesWeComAPI(t *testing.T) {
