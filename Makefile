@@ -14,7 +14,7 @@ TEST_TIMEOUT ?= 25m
 RACE ?= $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-short bench lint deps demo-image demo clean
+.PHONY: help build build-node run test test-short bench lint deps demo-image demo clean
 
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-11s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -22,6 +22,10 @@ help: ## Show this help.
 build: ## Build ./bin/swell (static).
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/swell ./cmd/swell
+
+build-node: ## Build ./bin/swell-node: the agent alone (agent, collect, version), for nodes.
+	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -tags swellnode -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/swell-node ./cmd/swell
 
 deps: $(INFLUXD) ## Install what swell runs against: InfluxDB 1.8.10 into ./bin.
 
@@ -39,12 +43,13 @@ test: deps ## Run the whole test suite (unit, integration, fault tests; real NAT
 test-short: ## Run the fast unit tests only.
 	$(GO) test -short -count=1 ./...
 
-bench: build deps ## Measure the figures in the README's performance table.
+bench: build build-node deps ## Measure the figures in the README's performance table.
 	@./scripts/bench
 
 lint: $(GOLANGCI) ## Run golangci-lint (installed into ./bin) and gofmt.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GOLANGCI) run ./...
+	$(GOLANGCI) run --build-tags swellnode ./cmd/swell
 
 $(GOLANGCI):
 	@mkdir -p $(BIN)
@@ -56,5 +61,5 @@ demo-image: ## Build the demo app image swell-demo:$(VERSION_TAG) FROM scratch (
 demo: build deps demo-image ## Show the whole loop in about 2 minutes: 3 nodes, load, autoscaling, an alert (docs/demo.md).
 	@dir=$$(mktemp -d -t swell-demo.XXXXXX) && $(BIN)/swell demo --data-dir "$$dir" --image swell-demo:$(or $(VERSION_TAG),1)
 
-clean: ## Remove ./bin/swell and ./data (keeps ./bin/influxd).
-	rm -rf $(BIN)/swell $(DATA_DIR)
+clean: ## Remove ./bin/swell, ./bin/swell-node and ./data (keeps ./bin/influxd).
+	rm -rf $(BIN)/swell $(BIN)/swell-node $(DATA_DIR)

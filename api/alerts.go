@@ -20,6 +20,7 @@ import (
 	"github.com/swell-pipeline/swell/alerts/notify"
 	"github.com/swell-pipeline/swell/alerts/runner"
 	"github.com/swell-pipeline/swell/internal/bus"
+	"github.com/swell-pipeline/swell/internal/httpd"
 	"github.com/swell-pipeline/swell/spec"
 )
 
@@ -85,7 +86,7 @@ type alertsAPI struct {
 // RegisterAlerts adds GET /v1/alerts, GET/POST /v1/silences, DELETE
 // /v1/silences/{id}, GET /v1/alerting, DELETE /v1/alerting/{kind}/{name}
 // and POST /v1/receivers/{name}/test.
-func RegisterAlerts(s *Server, o ServicesOptions) {
+func RegisterAlerts(s *httpd.Server, o ServicesOptions) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -112,12 +113,12 @@ func (a *alertsAPI) list(w http.ResponseWriter, r *http.Request) {
 	}
 	snaps, err := runner.Snapshots(r.Context(), kv)
 	if err != nil {
-		WriteError(w, http.StatusServiceUnavailable, err.Error())
+		httpd.WriteError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	sils, err := runner.Silences(r.Context(), kv)
 	if err != nil {
-		WriteError(w, http.StatusServiceUnavailable, err.Error())
+		httpd.WriteError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	now := a.o.Now()
@@ -147,7 +148,7 @@ func (a *alertsAPI) list(w http.ResponseWriter, r *http.Request) {
 		}
 		return strings.Compare(x.Rule, y.Rule)
 	})
-	WriteJSON(w, http.StatusOK, out)
+	httpd.WriteJSON(w, http.StatusOK, out)
 }
 
 func silenceView(s alerts.Silence, now time.Time) SilenceView {
@@ -173,7 +174,7 @@ func (a *alertsAPI) silences(w http.ResponseWriter, r *http.Request) {
 	}
 	sils, err := runner.Silences(r.Context(), kv)
 	if err != nil {
-		WriteError(w, http.StatusServiceUnavailable, err.Error())
+		httpd.WriteError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	now := a.o.Now()
@@ -181,26 +182,26 @@ func (a *alertsAPI) silences(w http.ResponseWriter, r *http.Request) {
 	for _, s := range sils {
 		out = append(out, silenceView(s, now))
 	}
-	WriteJSON(w, http.StatusOK, out)
+	httpd.WriteJSON(w, http.StatusOK, out)
 }
 
 func (a *alertsAPI) silence(w http.ResponseWriter, r *http.Request) {
 	var req SilenceRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
-		WriteError(w, http.StatusBadRequest, "silence: body is not JSON: "+err.Error())
+		httpd.WriteError(w, http.StatusBadRequest, "silence: body is not JSON: "+err.Error())
 		return
 	}
 	if len(req.Matchers) == 0 {
-		WriteError(w, http.StatusBadRequest, "silence: no matchers: give at least one, e.g. --match alertname=node-lost")
+		httpd.WriteError(w, http.StatusBadRequest, "silence: no matchers: give at least one, e.g. --match alertname=node-lost")
 		return
 	}
 	if req.Duration <= 0 {
-		WriteError(w, http.StatusBadRequest, "silence: the duration must be positive, e.g. --for 2h")
+		httpd.WriteError(w, http.StatusBadRequest, "silence: the duration must be positive, e.g. --for 2h")
 		return
 	}
 	ms, err := spec.Matchers(req.Matchers).Parse()
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, "silence: "+err.Error())
+		httpd.WriteError(w, http.StatusBadRequest, "silence: "+err.Error())
 		return
 	}
 	kv, ok := a.kv(w, r.Context())
@@ -212,10 +213,10 @@ func (a *alertsAPI) silence(w http.ResponseWriter, r *http.Request) {
 	_, _ = rand.Read(id[:])
 	s := alerts.Silence{ID: hex.EncodeToString(id[:]), Matchers: ms, StartsAt: now, EndsAt: now.Add(req.Duration), Comment: req.Comment, CreatedBy: req.CreatedBy}
 	if err := runner.PutSilence(r.Context(), kv, s); err != nil {
-		WriteError(w, http.StatusServiceUnavailable, err.Error())
+		httpd.WriteError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	WriteJSON(w, http.StatusCreated, silenceView(s, now))
+	httpd.WriteJSON(w, http.StatusCreated, silenceView(s, now))
 }
 
 func (a *alertsAPI) expire(w http.ResponseWriter, r *http.Request) {
@@ -230,7 +231,7 @@ func (a *alertsAPI) expire(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusNotFound
 			err = fmt.Errorf("no silence %s: list them with 'swell alerts silences'", id)
 		}
-		WriteError(w, status, err.Error())
+		httpd.WriteError(w, status, err.Error())
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -243,7 +244,7 @@ func (a *alertsAPI) defs(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := runner.LoadDefs(r.Context(), kv)
 	if err != nil {
-		WriteError(w, http.StatusServiceUnavailable, err.Error())
+		httpd.WriteError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	out := AlertDefsView{Rules: d.Rules, Routes: []spec.Route{}, Receivers: []spec.Receiver{}, Builtin: []string{}}
@@ -265,7 +266,7 @@ func (a *alertsAPI) defs(w http.ResponseWriter, r *http.Request) {
 	for i := range d.Receivers {
 		out.Receivers = append(out.Receivers, d.Receivers[i].Redacted())
 	}
-	WriteJSON(w, http.StatusOK, out)
+	httpd.WriteJSON(w, http.StatusOK, out)
 }
 
 // kinds maps the kinds `swell delete` accepts to stored definition kinds.
@@ -277,7 +278,7 @@ var defKinds = map[string]string{
 func (a *alertsAPI) deleteDef(w http.ResponseWriter, r *http.Request) {
 	kind, ok := defKinds[strings.ToLower(r.PathValue("kind"))]
 	if !ok {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("unknown kind %q: want rule, route or receiver", r.PathValue("kind")))
+		httpd.WriteError(w, http.StatusBadRequest, fmt.Sprintf("unknown kind %q: want rule, route or receiver", r.PathValue("kind")))
 		return
 	}
 	kv, ok := a.kv(w, r.Context())
@@ -287,11 +288,11 @@ func (a *alertsAPI) deleteDef(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	found, err := runner.DeleteDef(r.Context(), kv, kind, name)
 	if err != nil {
-		WriteError(w, http.StatusServiceUnavailable, err.Error())
+		httpd.WriteError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	if !found {
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("no %s %s: list them with 'swell get %ss'", kind, name, kind))
+		httpd.WriteError(w, http.StatusNotFound, fmt.Sprintf("no %s %s: list them with 'swell get %ss'", kind, name, kind))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -307,12 +308,12 @@ func (a *alertsAPI) test(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	d, err := runner.LoadDefs(r.Context(), kv)
 	if err != nil {
-		WriteError(w, http.StatusServiceUnavailable, err.Error())
+		httpd.WriteError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	i := slices.IndexFunc(d.Receivers, func(x spec.Receiver) bool { return x.Name == name })
 	if i < 0 {
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("no receiver %s: apply a kind: Receiver document named %s first", name, name))
+		httpd.WriteError(w, http.StatusNotFound, fmt.Sprintf("no receiver %s: apply a kind: Receiver document named %s first", name, name))
 		return
 	}
 	recv := d.Receivers[i]
@@ -320,7 +321,7 @@ func (a *alertsAPI) test(w http.ResponseWriter, r *http.Request) {
 	n, err := recv.Build()
 	if err != nil {
 		res.Error = err.Error()
-		WriteJSON(w, http.StatusUnprocessableEntity, res)
+		httpd.WriteJSON(w, http.StatusUnprocessableEntity, res)
 		return
 	}
 	now := a.o.Now().UTC()
@@ -345,8 +346,8 @@ func (a *alertsAPI) test(w http.ResponseWriter, r *http.Request) {
 	defer mu.Unlock()
 	if err != nil {
 		res.Error = err.Error()
-		WriteJSON(w, http.StatusBadGateway, res)
+		httpd.WriteJSON(w, http.StatusBadGateway, res)
 		return
 	}
-	WriteJSON(w, http.StatusOK, res)
+	httpd.WriteJSON(w, http.StatusOK, res)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/swell-pipeline/swell/internal/events"
+	"github.com/swell-pipeline/swell/internal/httpd"
 	"github.com/swell-pipeline/swell/internal/state"
 	"github.com/swell-pipeline/swell/spec"
 )
@@ -79,7 +80,7 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 			// locally: file:line: field: message.
 			return &spec.Error{File: ae.File, Problems: ae.Problems}
 		}
-		var e ErrorBody
+		var e httpd.ErrorBody
 		if json.Unmarshal(data, &e) == nil && e.Error != "" {
 			return fmt.Errorf("server: %s", e.Error)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/swell-pipeline/swell/internal/events"
+	"github.com/swell-pipeline/swell/internal/httpd"
 	"github.com/swell-pipeline/swell/internal/state"
 )
 
@@ -51,7 +52,7 @@ type ReadOptions struct {
 }
 
 // RegisterRead adds GET /v1/nodes, /v1/instances and /v1/events.
-func RegisterRead(s *Server, r StateReader, o ReadOptions) {
+func RegisterRead(s *httpd.Server, r StateReader, o ReadOptions) {
 	if o.NodeTimeout <= 0 {
 		o.NodeTimeout = 10 * time.Second
 	}
@@ -61,13 +62,13 @@ func RegisterRead(s *Server, r StateReader, o ReadOptions) {
 	s.Handle("GET /v1/nodes", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		nodes, err := r.Nodes(req.Context())
 		if err != nil {
-			WriteError(w, http.StatusServiceUnavailable, "cannot read nodes: "+err.Error())
+			httpd.WriteError(w, http.StatusServiceUnavailable, "cannot read nodes: "+err.Error())
 			return
 		}
 		var cordons map[string]state.Cordon
 		if cr, ok := r.(CordonReader); ok {
 			if cordons, err = cr.Cordons(req.Context()); err != nil {
-				WriteError(w, http.StatusServiceUnavailable, "cannot read cordons: "+err.Error())
+				httpd.WriteError(w, http.StatusServiceUnavailable, "cannot read cordons: "+err.Error())
 				return
 			}
 		}
@@ -80,34 +81,34 @@ func RegisterRead(s *Server, r StateReader, o ReadOptions) {
 				out[i].Status = NodeReady
 			}
 		}
-		WriteJSON(w, http.StatusOK, out)
+		httpd.WriteJSON(w, http.StatusOK, out)
 	}))
 	s.Handle("GET /v1/instances", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		ins, err := r.Instances(req.Context())
 		if err != nil {
-			WriteError(w, http.StatusServiceUnavailable, "cannot read instances: "+err.Error())
+			httpd.WriteError(w, http.StatusServiceUnavailable, "cannot read instances: "+err.Error())
 			return
 		}
 		if ins == nil {
 			ins = []state.Instance{}
 		}
-		WriteJSON(w, http.StatusOK, ins)
+		httpd.WriteJSON(w, http.StatusOK, ins)
 	}))
 	s.Handle("GET /v1/events", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		f, err := eventFilter(req)
 		if err != nil {
-			WriteError(w, http.StatusBadRequest, err.Error())
+			httpd.WriteError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		evs, err := r.Events(req.Context(), f)
 		if err != nil {
-			WriteError(w, http.StatusServiceUnavailable, "cannot read events: "+err.Error())
+			httpd.WriteError(w, http.StatusServiceUnavailable, "cannot read events: "+err.Error())
 			return
 		}
 		if evs == nil {
 			evs = []events.Event{}
 		}
-		WriteJSON(w, http.StatusOK, evs)
+		httpd.WriteJSON(w, http.StatusOK, evs)
 	}))
 }
 

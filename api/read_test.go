@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/swell-pipeline/swell/internal/events"
+	"github.com/swell-pipeline/swell/internal/httpd"
 	"github.com/swell-pipeline/swell/internal/state"
+	"github.com/swell-pipeline/swell/internal/testenv"
 )
 
 // memReader holds state in memory; the JetStream reader is tested through
@@ -32,24 +34,12 @@ func (m *memReader) Events(_ context.Context, f events.Filter) ([]events.Event, 
 
 func startAPI(t *testing.T, token string, r StateReader, now time.Time) string {
 	t.Helper()
-	s, err := New(Options{Addr: "127.0.0.1:0", Token: token})
+	s, err := httpd.New(httpd.Options{Addr: "127.0.0.1:0", Token: token})
 	if err != nil {
 		t.Fatal(err)
 	}
 	RegisterRead(s, r, ReadOptions{Now: func() time.Time { return now }})
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return "http://" + s.Addr()
+	return testenv.Serve(t, s)
 }
 
 func TestTokenGuardsTheAPIButNotProbes(t *testing.T) {
@@ -122,20 +112,6 @@ func TestEventFiltersAreCheckedAndPassedOn(t *testing.T) {
 	r.failed = errors.New("nats: timeout")
 	if _, err := c.Instances(t.Context()); err == nil || !strings.Contains(err.Error(), "cannot read instances: nats: timeout") {
 		t.Errorf("err = %v", err)
-	}
-}
-
-func TestRequireToken(t *testing.T) {
-	for addr, want := range map[string]bool{
-		"127.0.0.1:7070": false, "localhost:7070": false, "[::1]:7070": false,
-		"0.0.0.0:7070": true, ":7070": true, "10.0.0.5:7070": true, "bad": true,
-	} {
-		if got := RequireToken(addr); got != want {
-			t.Errorf("RequireToken(%q) = %v, want %v", addr, got, want)
-		}
-	}
-	if err := CheckTokenConfig("0.0.0.0:7070", ""); err == nil || !strings.Contains(err.Error(), "--api-token") {
-		t.Errorf("CheckTokenConfig = %v", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/swell-pipeline/swell/internal/bus"
 	"github.com/swell-pipeline/swell/internal/events"
+	"github.com/swell-pipeline/swell/internal/httpd"
 	"github.com/swell-pipeline/swell/internal/state"
 	"github.com/swell-pipeline/swell/spec"
 )
@@ -32,7 +33,7 @@ func (h *services) startRollout(w http.ResponseWriter, r *http.Request, id strin
 		if v := q.Get("soak"); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 0 || d > 24*time.Hour {
-				WriteError(w, http.StatusBadRequest, fmt.Sprintf("rollout: soak %q: want a duration from 0s to 24h, e.g. 30s", v))
+				httpd.WriteError(w, http.StatusBadRequest, fmt.Sprintf("rollout: soak %q: want a duration from 0s to 24h, e.g. 30s", v))
 				return
 			}
 			ro.Soak = spec.Duration(d)
@@ -42,13 +43,13 @@ func (h *services) startRollout(w http.ResponseWriter, r *http.Request, id strin
 		if v := q.Get("weight"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 99 {
-				WriteError(w, http.StatusBadRequest, fmt.Sprintf("rollout: weight %q: want the percent of requests for the new version, 1 to 99", v))
+				httpd.WriteError(w, http.StatusBadRequest, fmt.Sprintf("rollout: weight %q: want the percent of requests for the new version, 1 to 99", v))
 				return
 			}
 			ro.Weight = n
 		}
 	default:
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("rollout: strategy %q: want bluegreen or canary (a plain 'swell apply' rolls out with the service's upgradeStrategy)", strategy))
+		httpd.WriteError(w, http.StatusBadRequest, fmt.Sprintf("rollout: strategy %q: want bluegreen or canary (a plain 'swell apply' rolls out with the service's upgradeStrategy)", strategy))
 		return
 	}
 	file := q.Get("file")
@@ -57,21 +58,21 @@ func (h *services) startRollout(w http.ResponseWriter, r *http.Request, id strin
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxApplyBytes+1))
 	if err != nil || len(body) > MaxApplyBytes {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("rollout: read %s: want at most %d MiB", file, MaxApplyBytes>>20))
+		httpd.WriteError(w, http.StatusBadRequest, fmt.Sprintf("rollout: read %s: want at most %d MiB", file, MaxApplyBytes>>20))
 		return
 	}
 	docs, err := spec.Load(file, body)
 	var se *spec.Error
 	if errors.As(err, &se) {
-		WriteJSON(w, http.StatusBadRequest, ApplyErrorBody{Error: se.Error(), File: se.File, Problems: se.Problems})
+		httpd.WriteJSON(w, http.StatusBadRequest, ApplyErrorBody{Error: se.Error(), File: se.File, Problems: se.Problems})
 		return
 	}
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%s: %v", file, err))
+		httpd.WriteError(w, http.StatusBadRequest, fmt.Sprintf("%s: %v", file, err))
 		return
 	}
 	if len(docs) != 1 || docs[0].Service == nil || docs[0].Service.ID != id {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("rollout: %s must hold exactly one kind: Service document with id %s", file, id))
+		httpd.WriteError(w, http.StatusBadRequest, fmt.Sprintf("rollout: %s must hold exactly one kind: Service document with id %s", file, id))
 		return
 	}
 	kv, ok := h.kv(w, r.Context(), bus.BucketServices)
@@ -80,24 +81,24 @@ func (h *services) startRollout(w http.ResponseWriter, r *http.Request, id strin
 	}
 	rec, rev, err := state.GetService(r.Context(), kv, id)
 	if errors.Is(err, state.ErrNotFound) {
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("service %s not found: a blue/green or canary rollout replaces a running service; create it with swell apply first", id))
+		httpd.WriteError(w, http.StatusNotFound, fmt.Sprintf("service %s not found: a blue/green or canary rollout replaces a running service; create it with swell apply first", id))
 		return
 	}
 	if err != nil {
-		WriteError(w, http.StatusServiceUnavailable, err.Error())
+		httpd.WriteError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	if rec.Rollout != nil {
-		WriteError(w, http.StatusConflict, fmt.Sprintf("service %s is in a %s rollout to version %s: swell rollout promote or abort it first", id, rec.Rollout.Strategy, rec.Rollout.To))
+		httpd.WriteError(w, http.StatusConflict, fmt.Sprintf("service %s is in a %s rollout to version %s: swell rollout promote or abort it first", id, rec.Rollout.Strategy, rec.Rollout.To))
 		return
 	}
 	stored, err := state.Services(r.Context(), kv)
 	if err != nil {
-		WriteError(w, http.StatusServiceUnavailable, "cannot read the stored services: "+err.Error())
+		httpd.WriteError(w, http.StatusServiceUnavailable, "cannot read the stored services: "+err.Error())
 		return
 	}
 	if p := crossCheck(docs, stored); p != nil {
-		WriteJSON(w, http.StatusBadRequest, ApplyErrorBody{Error: (&spec.Error{File: file, Problems: []spec.Problem{*p}}).Error(), File: file, Problems: []spec.Problem{*p}})
+		httpd.WriteJSON(w, http.StatusBadRequest, ApplyErrorBody{Error: (&spec.Error{File: file, Problems: []spec.Problem{*p}}).Error(), File: file, Problems: []spec.Problem{*p}})
 		return
 	}
 	next := *docs[0].Service
@@ -106,7 +107,7 @@ func (h *services) startRollout(w http.ResponseWriter, r *http.Request, id strin
 	}
 	version := state.SpecVersion(next)
 	if version == rec.Version {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("rollout: %s already runs version %s: nothing in %s changes its containers (use swell apply for other changes)", id, version, file))
+		httpd.WriteError(w, http.StatusBadRequest, fmt.Sprintf("rollout: %s already runs version %s: nothing in %s changes its containers (use swell apply for other changes)", id, version, file))
 		return
 	}
 	ro.From, ro.To, ro.FromSpec = rec.Version, version, rec.Spec
@@ -117,7 +118,7 @@ func (h *services) startRollout(w http.ResponseWriter, r *http.Request, id strin
 	out := state.ServiceRecord{Spec: next, Version: version, CreatedAt: rec.CreatedAt, UpdatedAt: h.o.Now().UTC(),
 		Traffic: &state.Traffic{Weights: traffic}, Rollout: &ro}
 	if err := state.PutService(r.Context(), kv, out, rev); err != nil {
-		WriteError(w, http.StatusConflict, fmt.Sprintf("service %s changed meanwhile: start the rollout again (%v)", id, err))
+		httpd.WriteError(w, http.StatusConflict, fmt.Sprintf("service %s changed meanwhile: start the rollout again (%v)", id, err))
 		return
 	}
 	why := fmt.Sprintf("blue/green rollout to version %s started: its instances start beside the old ones; traffic switches when all are healthy, the old ones stop %s later", version, ro.Soak)
@@ -125,7 +126,7 @@ func (h *services) startRollout(w http.ResponseWriter, r *http.Request, id strin
 		why = fmt.Sprintf("canary of version %s started with %d%% of the requests; swell rollout promote or abort decides", version, ro.Weight)
 	}
 	h.event(r.Context(), events.Event{Type: events.Deploy, Service: id, From: ro.From, To: ro.To, Reason: why})
-	WriteJSON(w, http.StatusOK, RolloutView{ID: id, Version: version, Instances: next.Instances, Strategy: ro.Strategy, Phase: ro.Phase, From: ro.From, Weight: ro.Weight})
+	httpd.WriteJSON(w, http.StatusOK, RolloutView{ID: id, Version: version, Instances: next.Instances, Strategy: ro.Strategy, Phase: ro.Phase, From: ro.From, Weight: ro.Weight})
 }
 
 // endRollout promotes or aborts a rollout in progress.
@@ -140,19 +141,19 @@ func (h *services) endRollout(w http.ResponseWriter, r *http.Request, id, verb s
 		return
 	}
 	if err != nil {
-		WriteError(w, http.StatusServiceUnavailable, err.Error())
+		httpd.WriteError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	ro := rec.Rollout
 	if ro == nil {
-		WriteError(w, http.StatusConflict, fmt.Sprintf("service %s has no blue/green or canary rollout in progress", id))
+		httpd.WriteError(w, http.StatusConflict, fmt.Sprintf("service %s has no blue/green or canary rollout in progress", id))
 		return
 	}
 	var why string
 	switch verb {
 	case "promote":
 		if ro.Strategy == state.StrategyBlueGreen && ro.Phase == state.PhaseStarting {
-			WriteError(w, http.StatusConflict, fmt.Sprintf("blue/green rollout of %s: the new instances are not all healthy yet, so traffic has not switched; wait, or abort", id))
+			httpd.WriteError(w, http.StatusConflict, fmt.Sprintf("blue/green rollout of %s: the new instances are not all healthy yet, so traffic has not switched; wait, or abort", id))
 			return
 		}
 		why = fmt.Sprintf("%s rollout to version %s promoted: the new version takes every request and replaces the old instances", ro.Strategy, ro.To)
@@ -162,9 +163,9 @@ func (h *services) endRollout(w http.ResponseWriter, r *http.Request, id, verb s
 	}
 	rec.Rollout, rec.Traffic, rec.UpdatedAt = nil, nil, h.o.Now().UTC()
 	if err := state.PutService(r.Context(), kv, rec, rev); err != nil {
-		WriteError(w, http.StatusConflict, fmt.Sprintf("service %s changed meanwhile: %s again (%v)", id, verb, err))
+		httpd.WriteError(w, http.StatusConflict, fmt.Sprintf("service %s changed meanwhile: %s again (%v)", id, verb, err))
 		return
 	}
 	h.event(r.Context(), events.Event{Type: events.Deploy, Service: id, From: ro.From, To: ro.To, Reason: why})
-	WriteJSON(w, http.StatusOK, RolloutView{ID: id, Version: rec.Version, Instances: rec.Spec.Instances})
+	httpd.WriteJSON(w, http.StatusOK, RolloutView{ID: id, Version: rec.Version, Instances: rec.Spec.Instances})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/swell-pipeline/swell/alerts/runner"
 	"github.com/swell-pipeline/swell/internal/bus"
 	"github.com/swell-pipeline/swell/internal/events"
+	"github.com/swell-pipeline/swell/internal/httpd"
 	"github.com/swell-pipeline/swell/internal/state"
 	"github.com/swell-pipeline/swell/scheduler"
 	"github.com/swell-pipeline/swell/scheduler/controller"
@@ -150,7 +151,7 @@ type services struct {
 // nodes: POST /v1/apply, GET/DELETE /v1/services/{id}, POST
 // /v1/services/{id}/scale, GET /v1/services/{id}/explain and /rollout, POST
 // /v1/nodes/{name}/drain and /uncordon.
-func RegisterServices(s *Server, o ServicesOptions) {
+func RegisterServices(s *httpd.Server, o ServicesOptions) {
 	if o.NodeTimeout <= 0 {
 		o.NodeTimeout = controller.DefaultNodeTimeout
 	}
@@ -178,7 +179,7 @@ func (h *services) kv(w http.ResponseWriter, ctx context.Context, bucket string)
 			return kv, true
 		}
 	}
-	WriteError(w, http.StatusServiceUnavailable, fmt.Sprintf("cannot open %s: %v (is NATS up? see the server's log)", bucket, err))
+	httpd.WriteError(w, http.StatusServiceUnavailable, fmt.Sprintf("cannot open %s: %v (is NATS up? see the server's log)", bucket, err))
 	return nil, false
 }
 
@@ -189,25 +190,25 @@ func (h *services) apply(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxApplyBytes+1))
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("read %s: %v", file, err))
+		httpd.WriteError(w, http.StatusBadRequest, fmt.Sprintf("read %s: %v", file, err))
 		return
 	}
 	if len(body) > MaxApplyBytes {
-		WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s is larger than %d MiB: split it into several files", file, MaxApplyBytes>>20))
+		httpd.WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s is larger than %d MiB: split it into several files", file, MaxApplyBytes>>20))
 		return
 	}
 	docs, err := spec.Load(file, body)
 	var se *spec.Error
 	if errors.As(err, &se) {
-		WriteJSON(w, http.StatusBadRequest, ApplyErrorBody{Error: se.Error(), File: se.File, Problems: se.Problems})
+		httpd.WriteJSON(w, http.StatusBadRequest, ApplyErrorBody{Error: se.Error(), File: se.File, Problems: se.Problems})
 		return
 	}
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%s: %v", file, err))
+		httpd.WriteError(w, http.StatusBadRequest, fmt.Sprintf("%s: %v", file, err))
 		return
 	}
 	if len(docs) == 0 {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%s holds no documents", file))
+		httpd.WriteError(w, http.StatusBadRequest, fmt.Sprintf("%s holds no documents", file))
 		return
 	}
 	var svcDocs, alertDocs []spec.Document
@@ -226,7 +227,7 @@ func (h *services) apply(w http.ResponseWriter, r *http.Request) {
 	}
 	stored, err := state.Services(r.Context(), kv)
 	if err != nil {
-		WriteError(w, http.StatusServiceUnavailable, "cannot read the stored services: "+err.Error())
+		httpd.WriteError(w, http.StatusServiceUnavailable, "cannot read the stored services: "+err.Error())
 		return
 	}
 	var akv jetstream.KeyValue
@@ -239,13 +240,13 @@ func (h *services) apply(w http.ResponseWriter, r *http.Request) {
 	if p == nil && len(alertDocs) > 0 {
 		defs, err := runner.LoadDefs(r.Context(), akv)
 		if err != nil {
-			WriteError(w, http.StatusServiceUnavailable, "cannot read the stored alert definitions: "+err.Error())
+			httpd.WriteError(w, http.StatusServiceUnavailable, "cannot read the stored alert definitions: "+err.Error())
 			return
 		}
 		p = checkReceivers(alertDocs, defs.Names(runner.DefReceiver))
 	}
 	if p != nil {
-		WriteJSON(w, http.StatusBadRequest, ApplyErrorBody{Error: (&spec.Error{File: file, Problems: []spec.Problem{*p}}).Error(), File: file, Problems: []spec.Problem{*p}})
+		httpd.WriteJSON(w, http.StatusBadRequest, ApplyErrorBody{Error: (&spec.Error{File: file, Problems: []spec.Problem{*p}}).Error(), File: file, Problems: []spec.Problem{*p}})
 		return
 	}
 	results, ok := h.applyServices(w, r, file, kv, svcDocs)
@@ -258,11 +259,11 @@ func (h *services) apply(w http.ResponseWriter, r *http.Request) {
 			results = append(results, ApplyResult{Kind: alertDocs[i].Kind, ID: docName(alertDocs[i]), Action: a})
 		}
 		if err != nil {
-			WriteError(w, http.StatusServiceUnavailable, fmt.Sprintf("%v (applied so far: %s)", err, applied(results)))
+			httpd.WriteError(w, http.StatusServiceUnavailable, fmt.Sprintf("%v (applied so far: %s)", err, applied(results)))
 			return
 		}
 	}
-	WriteJSON(w, http.StatusOK, results)
+	httpd.WriteJSON(w, http.StatusOK, results)
 }
 
 // docName is the name of an alert document.
@@ -318,7 +319,7 @@ func (h *services) applyServices(w http.ResponseWriter, r *http.Request, file st
 		res := ApplyResult{Kind: spec.KindService, ID: s.ID, Version: state.SpecVersion(s)}
 		old, rev, err := state.GetService(r.Context(), kv, s.ID)
 		if err == nil && old.Rollout != nil && !sameSpec(old.Spec, s) {
-			WriteError(w, http.StatusConflict, fmt.Sprintf("service %s is in a %s rollout to version %s: swell rollout promote or abort it before applying changes (applied so far: %s)", s.ID, old.Rollout.Strategy, old.Rollout.To, applied(results)))
+			httpd.WriteError(w, http.StatusConflict, fmt.Sprintf("service %s is in a %s rollout to version %s: swell rollout promote or abort it before applying changes (applied so far: %s)", s.ID, old.Rollout.Strategy, old.Rollout.To, applied(results)))
 			return nil, false
 		}
 		if err == nil && old.Spec.Autoscale != nil && s.Autoscale != nil {
@@ -331,7 +332,7 @@ func (h *services) applyServices(w http.ResponseWriter, r *http.Request, file st
 		case errors.Is(err, state.ErrNotFound):
 			res.Action = "created"
 		case err != nil:
-			WriteError(w, http.StatusServiceUnavailable, fmt.Sprintf("cannot read service %s: %v (applied so far: %s)", s.ID, err, applied(results)))
+			httpd.WriteError(w, http.StatusServiceUnavailable, fmt.Sprintf("cannot read service %s: %v (applied so far: %s)", s.ID, err, applied(results)))
 			return nil, false
 		case sameSpec(old.Spec, s):
 			res.Action = "unchanged"
@@ -350,7 +351,7 @@ func (h *services) applyServices(w http.ResponseWriter, r *http.Request, file st
 			if errors.Is(err, jetstream.ErrKeyExists) || strings.Contains(err.Error(), "wrong last sequence") {
 				status = http.StatusConflict
 			}
-			WriteError(w, status, fmt.Sprintf("service %s changed while it was applied: apply %s again (applied so far: %s): %v", s.ID, file, applied(results), err))
+			httpd.WriteError(w, status, fmt.Sprintf("service %s changed while it was applied: apply %s again (applied so far: %s): %v", s.ID, file, applied(results), err))
 			return nil, false
 		}
 		results = append(results, res)
@@ -426,12 +427,12 @@ func serviceID(r *http.Request, verbs ...string) (id, verb string) {
 func (h *services) view(w http.ResponseWriter, ctx context.Context) (*controller.View, bool) {
 	js, err := h.o.JS()
 	if err != nil {
-		WriteError(w, http.StatusServiceUnavailable, err.Error())
+		httpd.WriteError(w, http.StatusServiceUnavailable, err.Error())
 		return nil, false
 	}
 	in, err := ReadCluster(ctx, js)
 	if err != nil {
-		WriteError(w, http.StatusServiceUnavailable, "cannot read the cluster state: "+err.Error())
+		httpd.WriteError(w, http.StatusServiceUnavailable, "cannot read the cluster state: "+err.Error())
 		return nil, false
 	}
 	in.Now, in.NodeTimeout = h.o.Now(), h.o.NodeTimeout
@@ -476,7 +477,7 @@ func (h *services) list(w http.ResponseWriter, r *http.Request) {
 	for _, rec := range h.records(v) {
 		out = append(out, serviceView(v, rec))
 	}
-	WriteJSON(w, http.StatusOK, out)
+	httpd.WriteJSON(w, http.StatusOK, out)
 }
 
 // records are the stored services, valid or not, sorted by id.
@@ -504,7 +505,7 @@ func serviceView(v *controller.View, rec state.ServiceRecord) ServiceView {
 }
 
 func notFound(w http.ResponseWriter, id string) {
-	WriteError(w, http.StatusNotFound, fmt.Sprintf("service %s not found (see swell get services)", id))
+	httpd.WriteError(w, http.StatusNotFound, fmt.Sprintf("service %s not found (see swell get services)", id))
 }
 
 func (h *services) getOne(w http.ResponseWriter, r *http.Request) {
@@ -526,11 +527,11 @@ func (h *services) getOne(w http.ResponseWriter, r *http.Request) {
 				e.LastScale = &evs[len(evs)-1]
 			}
 		}
-		WriteJSON(w, http.StatusOK, e)
+		httpd.WriteJSON(w, http.StatusOK, e)
 	case "rollout":
-		WriteJSON(w, http.StatusOK, rollout(v, rec, h.o.Now()))
+		httpd.WriteJSON(w, http.StatusOK, rollout(v, rec, h.o.Now()))
 	default:
-		WriteJSON(w, http.StatusOK, serviceView(v, rec))
+		httpd.WriteJSON(w, http.StatusOK, serviceView(v, rec))
 	}
 }
 
@@ -640,17 +641,17 @@ func (h *services) postOne(w http.ResponseWriter, r *http.Request) {
 		h.endRollout(w, r, id, verb)
 		return
 	default:
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("POST %s: unknown action (want /v1/services/<id>/scale, /rollout, /promote or /abort)", r.URL.Path))
+		httpd.WriteError(w, http.StatusNotFound, fmt.Sprintf("POST %s: unknown action (want /v1/services/<id>/scale, /rollout, /promote or /abort)", r.URL.Path))
 		return
 	}
 	var req ScaleRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil || req.Instances == nil {
-		WriteError(w, http.StatusBadRequest, `scale: want a JSON body {"instances": N}`)
+		httpd.WriteError(w, http.StatusBadRequest, `scale: want a JSON body {"instances": N}`)
 		return
 	}
 	n := *req.Instances
 	if n < 0 || n > 100000 {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("scale: instances %d: want 0 to 100000", n))
+		httpd.WriteError(w, http.StatusBadRequest, fmt.Sprintf("scale: instances %d: want 0 to 100000", n))
 		return
 	}
 	kv, ok := h.kv(w, r.Context(), bus.BucketServices)
@@ -663,24 +664,24 @@ func (h *services) postOne(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		WriteError(w, http.StatusServiceUnavailable, err.Error())
+		httpd.WriteError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	res := ScaleResult{ID: id, From: rec.Spec.Instances, To: n}
 	if a := rec.Spec.Autoscale; a != nil {
 		// The autoscaler writes its own count back within a tick.
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("scale: %s is autoscaled between %d and %d, and the autoscaler sets its count: change autoscale.min/max with swell apply instead", id, a.Min, a.Max))
+		httpd.WriteError(w, http.StatusBadRequest, fmt.Sprintf("scale: %s is autoscaled between %d and %d, and the autoscaler sets its count: change autoscale.min/max with swell apply instead", id, a.Min, a.Max))
 		return
 	}
 	if res.From != n {
 		rec.Spec.Instances, rec.UpdatedAt = n, h.o.Now().UTC()
 		if err := state.PutService(r.Context(), kv, rec, rev); err != nil {
-			WriteError(w, http.StatusConflict, fmt.Sprintf("service %s changed meanwhile: scale again (%v)", id, err))
+			httpd.WriteError(w, http.StatusConflict, fmt.Sprintf("service %s changed meanwhile: scale again (%v)", id, err))
 			return
 		}
 		h.event(r.Context(), events.Event{Type: events.Scale, Service: id, From: fmt.Sprint(res.From), To: fmt.Sprint(n), Reason: "swell scale"})
 	}
-	WriteJSON(w, http.StatusOK, res)
+	httpd.WriteJSON(w, http.StatusOK, res)
 }
 
 func (h *services) deleteOne(w http.ResponseWriter, r *http.Request) {
@@ -693,15 +694,15 @@ func (h *services) deleteOne(w http.ResponseWriter, r *http.Request) {
 		notFound(w, id)
 		return
 	} else if err != nil {
-		WriteError(w, http.StatusServiceUnavailable, err.Error())
+		httpd.WriteError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	if err := kv.Delete(r.Context(), state.ServiceKey(id)); err != nil {
-		WriteError(w, http.StatusServiceUnavailable, fmt.Sprintf("delete service %s: %v", id, err))
+		httpd.WriteError(w, http.StatusServiceUnavailable, fmt.Sprintf("delete service %s: %v", id, err))
 		return
 	}
 	h.event(r.Context(), events.Event{Type: events.Deploy, Service: id, To: "deleted", Reason: "swell delete service: its instances stop"})
-	WriteJSON(w, http.StatusOK, map[string]any{"id": id, "deleted": true})
+	httpd.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "deleted": true})
 }
 
 func (h *services) cordon(w http.ResponseWriter, r *http.Request, on bool) {
@@ -717,7 +718,7 @@ func (h *services) cordon(w http.ResponseWriter, r *http.Request, on bool) {
 		found = found || n.Name == name
 	}
 	if !found {
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("node %q is not registered (known: %s)", name, strings.Join(names, ", ")))
+		httpd.WriteError(w, http.StatusNotFound, fmt.Sprintf("node %q is not registered (known: %s)", name, strings.Join(names, ", ")))
 		return
 	}
 	kv, ok := h.kv(w, r.Context(), bus.BucketNodes)
@@ -738,7 +739,7 @@ func (h *services) cordon(w http.ResponseWriter, r *http.Request, on bool) {
 		res.Changed = !was
 		if !was {
 			if err := state.PutCordon(r.Context(), kv, state.Cordon{Node: name, Reason: "swell drain", At: h.o.Now().UTC()}); err != nil {
-				WriteError(w, http.StatusServiceUnavailable, err.Error())
+				httpd.WriteError(w, http.StatusServiceUnavailable, err.Error())
 				return
 			}
 			h.event(r.Context(), events.Event{Type: events.Node, Node: name, From: "ready", To: "draining",
@@ -747,7 +748,7 @@ func (h *services) cordon(w http.ResponseWriter, r *http.Request, on bool) {
 	} else {
 		was, err := state.DeleteCordon(r.Context(), kv, name)
 		if err != nil {
-			WriteError(w, http.StatusServiceUnavailable, err.Error())
+			httpd.WriteError(w, http.StatusServiceUnavailable, err.Error())
 			return
 		}
 		res.Changed = was
@@ -755,7 +756,7 @@ func (h *services) cordon(w http.ResponseWriter, r *http.Request, on bool) {
 			h.event(r.Context(), events.Event{Type: events.Node, Node: name, From: "draining", To: "ready", Reason: "swell uncordon: the node takes new instances"})
 		}
 	}
-	WriteJSON(w, http.StatusOK, res)
+	httpd.WriteJSON(w, http.StatusOK, res)
 }
 
 // event publishes a person's change; the change stands even when the

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/swell-pipeline/swell/internal/bus"
 	"github.com/swell-pipeline/swell/internal/events"
+	"github.com/swell-pipeline/swell/internal/httpd"
 	"github.com/swell-pipeline/swell/internal/state"
 	"github.com/swell-pipeline/swell/internal/testenv"
 	"github.com/swell-pipeline/swell/spec"
@@ -28,24 +28,13 @@ func startServices(t *testing.T) (*Client, jetstream.JetStream) {
 	if err := bus.EnsureStreams(t.Context(), js, bus.StreamLimits{}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Options{Addr: "127.0.0.1:0", Token: "tok"})
+	s, err := httpd.New(httpd.Options{Addr: "127.0.0.1:0", Token: "tok"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	RegisterServices(s, ServicesOptions{JS: func() (jetstream.JetStream, error) { return js, nil }, NodeTimeout: 5 * time.Second})
 	RegisterAlerts(s, ServicesOptions{JS: func() (jetstream.JetStream, error) { return js, nil }})
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("API server: %v", err)
-		}
-	})
+	testenv.Serve(t, s)
 	c, err := NewClient(s.Addr(), "tok")
 	if err != nil {
 		t.Fatal(err)

@@ -57,9 +57,9 @@ func TestComposeHasTheFullStack(t *testing.T) {
 	if !strings.HasPrefix(s["influxdb"].Image, "influxdb:1.8") {
 		t.Errorf("influxdb image %q, want 1.8", s["influxdb"].Image)
 	}
-	for _, name := range []string{"grafana-provisioning", "server", "agent"} {
-		if s[name].Image != "swell:latest" {
-			t.Errorf("%s: image %q, want swell:latest (deploy/Dockerfile)", name, s[name].Image)
+	for name, image := range map[string]string{"grafana-provisioning": "swell:latest", "server": "swell:latest", "agent": "swell-node:latest"} {
+		if s[name].Image != image {
+			t.Errorf("%s: image %q, want %s (deploy/Dockerfile)", name, s[name].Image, image)
 		}
 	}
 	if cmd := s["server"].Command; len(cmd) == 0 || cmd[0] != "server" {
@@ -139,6 +139,13 @@ func TestDockerfileIsAStaticBinaryFromScratch(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "CGO_ENABLED=0 go build") {
 		t.Error("the Dockerfile must say how to build the static binary")
+	}
+	// The agent's image holds the node build, which the same Dockerfile
+	// copies under the same name.
+	for _, want := range []string{"go build -tags swellnode", "--build-arg BINARY=swell-node -t swell-node:latest", "ARG BINARY=swell", "COPY ${BINARY} /swell"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the Dockerfile lacks %q", want)
+		}
 	}
 }
 

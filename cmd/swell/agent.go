@@ -3,9 +3,9 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/swell-pipeline/swell/api"
 	"github.com/swell-pipeline/swell/collector/inputs"
 	"github.com/swell-pipeline/swell/internal/agent"
+	"github.com/swell-pipeline/swell/internal/httpd"
 	"github.com/swell-pipeline/swell/internal/memlimit"
 )
 
@@ -44,7 +44,7 @@ replayed in order when it returns.`,
 			if err != nil {
 				return err
 			}
-			hs, err := api.New(api.Options{Addr: httpAdr, Gatherer: reg, Logger: g.logger})
+			hs, err := httpd.New(httpd.Options{Addr: httpAdr, Gatherer: reg, Logger: g.logger})
 			if err != nil {
 				return err
 			}

@@ -1,3 +1,5 @@
+//go:build !swellnode
+
 package main
 
 import (
@@ -92,7 +94,7 @@ func TestDeployFilesUseFlagsThatExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range c.Services {
-		if strings.HasPrefix(s.Image, "swell:") {
+		if strings.HasPrefix(s.Image, "swell:") || strings.HasPrefix(s.Image, "swell-node:") {
 			lines = append(lines, s.Command)
 		}
 	}

@@ -1,3 +1,5 @@
+//go:build !swellnode
+
 package main
 
 import (

@@ -1,6 +1,10 @@
-// Command swell is the single binary of the swell monitoring and autoscaling
+// Command swell is the binary of the swell monitoring and autoscaling
 // pipeline. Each subcommand builds a component from a package and runs it;
 // no logic lives here beyond wiring flags to options.
+//
+// Built with -tags swellnode it is the node build: agent, collect and
+// version only (commands_node.go), so that what every node maps and runs
+// leaves out the control plane (commands_full.go).
 package main
 
 import (

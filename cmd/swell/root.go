@@ -25,17 +25,9 @@ type globals struct {
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	g := &globals{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
-		Use:   "swell",
-		Short: "Monitoring and autoscaling pipeline for containers",
-		Long: `swell collects host and container metrics, carries them over NATS into
-InfluxDB, and (as the project grows) scales and places containers from them.
-
-Start everything on one machine with 'swell up'; split it across hosts with
-'swell server' (control plane) and 'swell agent' (every node).
-
-Every flag can also be given as an environment variable: SWELL_ followed by
-the flag name in upper case with '-' as '_' (--nats-url → SWELL_NATS_URL).
-A flag on the command line wins over the environment.`,
+		Use:           "swell",
+		Short:         "Monitoring and autoscaling pipeline for containers",
+		Long:          rootLong,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -58,28 +50,8 @@ A flag on the command line wins over the environment.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
-	root.AddCommand(
-		newUpCmd(g),
-		newAgentCmd(g),
-		newServerCmd(g),
-		newCollectCmd(g),
-		newGetCmd(g),
-		newVersionCmd(g),
-		newImportCmd(g),
-		newBenchCmd(g),
-		newApplyCmd(g),
-		newDeleteCmd(g),
-		newScaleCmd(g),
-		newDrainCmd(g),
-		newUncordonCmd(g),
-		newExplainCmd(g),
-		newRolloutCmd(g),
-		newAlertsCmd(g),
-		newDashboardsCmd(g),
-		newLoadCmd(g),
-		newSimulateCmd(g),
-		newDemoCmd(g),
-	)
+	root.AddCommand(newAgentCmd(g), newCollectCmd(g), newVersionCmd(g))
+	root.AddCommand(buildCommands(g)...)
 	return root
 }
 
@@ -133,7 +105,7 @@ func newVersionCmd(g *globals) *cobra.Command {
 		Short: "Print swell's version",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(g.stdout, "swell %s\n", version)
+			_, err := fmt.Fprintf(g.stdout, "swell %s%s\n", version, buildSuffix)
 			return err
 		},
 	}

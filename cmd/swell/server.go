@@ -1,9 +1,18 @@
+//go:build !swellnode
+
 package main
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/swell-pipeline/swell/api"
+	"github.com/swell-pipeline/swell/ingest"
+	"github.com/swell-pipeline/swell/internal/bus"
+	"github.com/swell-pipeline/swell/internal/httpd"
 	"github.com/swell-pipeline/swell/internal/server"
 )
 
@@ -46,10 +55,10 @@ leader's crash. The API (/v1/…) answers on every server.`,
 			if err != nil {
 				return err
 			}
-			if err := api.CheckTokenConfig(httpAdr, token); err != nil {
+			if err := httpd.CheckTokenConfig(httpAdr, token); err != nil {
 				return err
 			}
-			hs, err := api.New(api.Options{Addr: httpAdr, Gatherer: reg, Logger: g.logger, Token: token})
+			hs, err := httpd.New(httpd.Options{Addr: httpAdr, Gatherer: reg, Logger: g.logger, Token: token})
 			if err != nil {
 				return err
 			}
@@ -68,4 +77,51 @@ leader's crash. The API (/v1/…) answers on every server.`,
 	fs.StringVar(&httpAdr, "http", "127.0.0.1:7070", "address for /healthz, /metrics and the API")
 	fs.StringVar(&token, "api-token", "", "bearer token the API requires (required when --http is not loopback; prefer SWELL_API_TOKEN)")
 	return cmd
+}
+
+// serverFlags are `swell server`'s own flags; `swell up` takes them too.
+type serverFlags struct {
+	name        string
+	nodeTimeout time.Duration
+	autoTick    time.Duration
+	influx      ingest.InfluxOptions
+	workers     int
+	maxAge      time.Duration
+	maxBytes    byteSize
+	replicas    int
+}
+
+func (s *serverFlags) register(fs *pflag.FlagSet, withURL bool) {
+	if withURL {
+		fs.StringVar(&s.influx.URL, "influx-url", "http://127.0.0.1:8086", "InfluxDB to write to (1.8+, 2.x or 3.x)")
+	}
+	fs.StringVar(&s.influx.Database, "influx-db", "swell", "InfluxDB 1.x database")
+	fs.StringVar(&s.influx.Token, "influx-token", "", "InfluxDB token (2.x/3.x), or user:password for 1.x with auth")
+	fs.StringVar(&s.influx.Org, "influx-org", "", "InfluxDB 2.x organisation")
+	fs.StringVar(&s.influx.Bucket, "influx-bucket", "", "InfluxDB 2.x/3.x bucket (default for 1.x: <influx-db>/autogen)")
+	fs.IntVar(&s.workers, "ingest-workers", 2, "parallel ingest writers")
+	fs.DurationVar(&s.maxAge, "stream-max-age", 72*time.Hour, "how long unwritten metrics wait in NATS before they are dropped")
+	s.maxBytes = 10 << 30
+	fs.Var(&s.maxBytes, "stream-max-bytes", "size cap of the metrics stream in NATS (e.g. 10GiB)")
+	fs.IntVar(&s.replicas, "stream-replicas", 1, "JetStream replicas for swell's streams (3 in a NATS cluster)")
+	fs.DurationVar(&s.nodeTimeout, "node-timeout", 10*time.Second, "a node silent this long is lost and its instances are replaced elsewhere")
+	fs.DurationVar(&s.autoTick, "autoscale-tick", time.Second, "how often the autoscaler decides (100ms to 1m)")
+	fs.StringVar(&s.name, "server-name", "", "this server's name in the leader election (default: hostname:pid)")
+}
+
+func (s *serverFlags) options() (server.Options, error) {
+	if s.workers < 1 {
+		return server.Options{}, fmt.Errorf("--ingest-workers %d: want at least 1", s.workers)
+	}
+	if s.replicas < 1 || s.replicas > 5 {
+		return server.Options{}, fmt.Errorf("--stream-replicas %d: want 1 to 5", s.replicas)
+	}
+	return server.Options{
+		Influx:        s.influx,
+		IngestWorkers: s.workers,
+		Limits:        bus.StreamLimits{MaxAge: s.maxAge, MaxBytes: int64(s.maxBytes), Replicas: s.replicas},
+		Name:          s.name,
+		NodeTimeout:   s.nodeTimeout,
+		AutoscaleTick: s.autoTick,
+	}, nil
 }

@@ -1,3 +1,5 @@
+//go:build !swellnode
+
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 
 	"github.com/swell-pipeline/swell/api"
 	"github.com/swell-pipeline/swell/internal/bus"
+	"github.com/swell-pipeline/swell/internal/httpd"
 	"github.com/swell-pipeline/swell/internal/state"
 	"github.com/swell-pipeline/swell/internal/testenv"
 )
@@ -134,23 +137,12 @@ func TestGetServicesAsJSONAndYAML(t *testing.T) {
 	if err := bus.EnsureKV(t.Context(), js, 1); err != nil {
 		t.Fatal(err)
 	}
-	s, err := api.New(api.Options{Addr: "127.0.0.1:0"})
+	s, err := httpd.New(httpd.Options{Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	api.RegisterServices(s, api.ServicesOptions{JS: func() (jetstream.JetStream, error) { return js, nil }})
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("API server: %v", err)
-		}
-	})
+	testenv.Serve(t, s)
 	f := filepath.Join(t.TempDir(), "a.yaml")
 	if err := os.WriteFile(f, []byte("kind: Service\nid: /a\nimage: a:1\ninstances: 2\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/swell-pipeline/swell/collector"
 	"github.com/swell-pipeline/swell/internal/bus"
+	"github.com/swell-pipeline/swell/internal/natsd"
 	"github.com/swell-pipeline/swell/internal/testenv"
 )
 
@@ -34,7 +35,7 @@ func ensureStreams(t testing.TB, js jetstream.JetStream) {
 }
 
 // upNATS is a running server with the streams, and a client of it.
-func upNATS(t testing.TB) (*bus.Embedded, *nats.Conn, jetstream.JetStream) {
+func upNATS(t testing.TB) (*natsd.Server, *nats.Conn, jetstream.JetStream) {
 	t.Helper()
 	srv := testenv.NATS(t)
 	nc, js := testenv.Connect(t, srv.ClientURL())

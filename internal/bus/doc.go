@@ -1,7 +1,7 @@
 // Package bus holds everything swell knows about NATS in one place: how to
-// connect (auth, TLS, reconnect forever with backoff), the embedded server
-// that `swell up` and the tests run, the subject names, and the JetStream
-// streams every component expects.
+// connect (auth, TLS, reconnect forever with backoff), the subject names, and
+// the JetStream streams every component expects. The embedded server that
+// `swell up` and the tests run is package natsd.
 //
 // Producers publish line protocol to MetricsSubject(node); the stream
 // SWELL_METRICS keeps it until ingest has written it to InfluxDB. Lines that

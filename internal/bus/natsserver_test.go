@@ -21,7 +21,7 @@ import (
 
 // startServer runs a plain nats-server (no JetStream) with the options the
 // test sets, on 127.0.0.1 and a random port unless the test chose one, and
-// returns its client address as host:port. StartEmbedded cannot be used
+// returns its client address as host:port. natsd.Start cannot be used
 // here because it has no auth or TLS options.
 func startServer(t *testing.T, tune func(*server.Options)) (*server.Server, string) {
 	t.Helper()

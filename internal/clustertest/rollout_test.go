@@ -14,6 +14,7 @@ import (
 
 	"github.com/swell-pipeline/swell/api"
 	"github.com/swell-pipeline/swell/internal/clustertest"
+	"github.com/swell-pipeline/swell/internal/httpd"
 	"github.com/swell-pipeline/swell/internal/testenv"
 	"github.com/swell-pipeline/swell/loadgen"
 	"github.com/swell-pipeline/swell/spec"
@@ -22,7 +23,7 @@ import (
 // startAPI serves the cluster's API on a free loopback port.
 func startAPI(t *testing.T, c *clustertest.Cluster) *api.Client {
 	t.Helper()
-	s, err := api.New(api.Options{Addr: "127.0.0.1:0"})
+	s, err := httpd.New(httpd.Options{Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,12 +16,12 @@ import (
 
 	"github.com/swell-pipeline/swell/alerts"
 	"github.com/swell-pipeline/swell/alerts/runner"
-	"github.com/swell-pipeline/swell/api"
 	asrunner "github.com/swell-pipeline/swell/autoscaler/runner"
 	"github.com/swell-pipeline/swell/ingest"
 	"github.com/swell-pipeline/swell/internal/bus"
 	"github.com/swell-pipeline/swell/internal/clock"
 	"github.com/swell-pipeline/swell/internal/events"
+	"github.com/swell-pipeline/swell/internal/httpd"
 	"github.com/swell-pipeline/swell/internal/leader"
 	"github.com/swell-pipeline/swell/scheduler/controller"
 )
@@ -298,8 +298,8 @@ func (s *Server) NodeTimeout() time.Duration { return s.opts.NodeTimeout }
 
 // Checks are the server's health checks for /healthz: NATS connected,
 // ingest consuming, InfluxDB answering.
-func (s *Server) Checks() map[string]api.Check {
-	return map[string]api.Check{
+func (s *Server) Checks() map[string]httpd.Check {
+	return map[string]httpd.Check{
 		"nats": func(context.Context) error {
 			nc := s.nc.Load()
 			if nc == nil {

@@ -20,7 +20,9 @@ import (
 	"github.com/swell-pipeline/swell/dashboards"
 	"github.com/swell-pipeline/swell/internal/agent"
 	"github.com/swell-pipeline/swell/internal/bus"
+	"github.com/swell-pipeline/swell/internal/httpd"
 	"github.com/swell-pipeline/swell/internal/influxd"
+	"github.com/swell-pipeline/swell/internal/natsd"
 	"github.com/swell-pipeline/swell/internal/server"
 )
 
@@ -115,7 +117,7 @@ func New(o Options) (*Up, error) {
 	if _, _, err := net.SplitHostPort(o.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("up: --http %q: want host:port", o.HTTPAddr)
 	}
-	if err := api.CheckTokenConfig(o.HTTPAddr, o.APIToken); err != nil {
+	if err := httpd.CheckTokenConfig(o.HTTPAddr, o.APIToken); err != nil {
 		return nil, fmt.Errorf("up: %w", err)
 	}
 	return &Up{opts: o, log: o.Logger, ready: make(chan struct{})}, nil
@@ -146,7 +148,7 @@ func (u *Up) Run(ctx context.Context) error {
 	natsURL := o.NATS.URL
 	natsDesc := "existing server"
 	if natsURL == "" {
-		emb, err := bus.StartEmbedded(bus.EmbeddedOptions{
+		emb, err := natsd.Start(natsd.Options{
 			Host:     o.NATSHost,
 			Port:     o.NATSPort,
 			StoreDir: filepath.Join(dataDir, "nats"),
@@ -213,7 +215,7 @@ func (u *Up) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	httpSrv, err := api.New(api.Options{Addr: o.HTTPAddr, Gatherer: o.Registry, Logger: o.Logger, Token: o.APIToken})
+	httpSrv, err := httpd.New(httpd.Options{Addr: o.HTTPAddr, Gatherer: o.Registry, Logger: o.Logger, Token: o.APIToken})
 	if err != nil {
 		return fmt.Errorf("up: %w", err)
 	}

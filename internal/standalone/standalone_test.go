@@ -19,6 +19,7 @@ import (
 	"github.com/swell-pipeline/swell/api"
 	"github.com/swell-pipeline/swell/internal/agent"
 	"github.com/swell-pipeline/swell/internal/events"
+	"github.com/swell-pipeline/swell/internal/httpd"
 	"github.com/swell-pipeline/swell/internal/server"
 	"github.com/swell-pipeline/swell/internal/testenv"
 )
@@ -148,7 +149,7 @@ func TestUpCollectsIntoInfluxDBAndRestartsWithoutLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep api.HealthReport
+	var rep httpd.HealthReport
 	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
 		t.Fatal(err)
 	}

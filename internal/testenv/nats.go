@@ -11,20 +11,21 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/swell-pipeline/swell/internal/bus"
+	"github.com/swell-pipeline/swell/internal/natsd"
 )
 
 // NATS starts an embedded NATS server with JetStream on a random port, its
 // store under a fresh temporary dir, and stops it when the test ends.
-func NATS(t testing.TB) *bus.Embedded {
+func NATS(t testing.TB) *natsd.Server {
 	t.Helper()
 	return NATSAt(t, t.TempDir(), 0)
 }
 
 // NATSAt starts an embedded server on the given store dir and port (0:
 // random). Restart tests call it again with the same dir and port.
-func NATSAt(t testing.TB, storeDir string, port int) *bus.Embedded {
+func NATSAt(t testing.TB, storeDir string, port int) *natsd.Server {
 	t.Helper()
-	srv, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: storeDir, Port: port})
+	srv, err := natsd.Start(natsd.Options{StoreDir: storeDir, Port: port})
 	if err != nil {
 		t.Fatalf("start embedded NATS: %v", err)
 	}
@@ -62,14 +63,14 @@ func FreePort(t testing.TB) int {
 // NATSCluster starts a cluster of n embedded servers with clustered
 // JetStream, each with its own store dir, client port and route port, and
 // waits until JetStream answers on every one.
-func NATSCluster(t testing.TB, n int) []*bus.Embedded {
+func NATSCluster(t testing.TB, n int) []*natsd.Server {
 	t.Helper()
 	opts := clusterOptions(t, n)
-	servers := make([]*bus.Embedded, n)
+	servers := make([]*natsd.Server, n)
 	errs := make(chan error, n)
 	for i := range opts {
 		go func() {
-			srv, err := bus.StartEmbedded(opts[i])
+			srv, err := natsd.Start(opts[i])
 			servers[i] = srv
 			errs <- err
 		}()
@@ -88,7 +89,7 @@ func NATSCluster(t testing.TB, n int) []*bus.Embedded {
 	return servers
 }
 
-func clusterOptions(t testing.TB, n int) []bus.EmbeddedOptions {
+func clusterOptions(t testing.TB, n int) []natsd.Options {
 	t.Helper()
 	routes := make([]string, n)
 	cports := make([]int, n)
@@ -96,9 +97,9 @@ func clusterOptions(t testing.TB, n int) []bus.EmbeddedOptions {
 		cports[i] = FreePort(t)
 		routes[i] = fmt.Sprintf("nats-route://127.0.0.1:%d", cports[i])
 	}
-	opts := make([]bus.EmbeddedOptions, n)
+	opts := make([]natsd.Options, n)
 	for i := range n {
-		opts[i] = bus.EmbeddedOptions{
+		opts[i] = natsd.Options{
 			StoreDir:    t.TempDir(),
 			ServerName:  fmt.Sprintf("swell-test-%d", i),
 			ClusterName: "swell-test",

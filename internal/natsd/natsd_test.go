@@ -1,16 +1,21 @@
-package bus_test
+package natsd_test
 
 import (
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/swell-pipeline/swell/internal/bus"
+	"github.com/swell-pipeline/swell/internal/natsd"
 )
 
-func TestStartEmbeddedRefusesWhatCannotWork(t *testing.T) {
+func TestStartRefusesWhatCannotWork(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
@@ -21,24 +26,24 @@ func TestStartEmbeddedRefusesWhatCannotWork(t *testing.T) {
 
 	tests := []struct {
 		name string
-		opts bus.EmbeddedOptions
+		opts natsd.Options
 		want []string
 	}{
-		{name: "no store dir", opts: bus.EmbeddedOptions{}, want: []string{"store dir"}},
+		{name: "no store dir", opts: natsd.Options{}, want: []string{"store dir"}},
 		{name: "port in use names the address",
-			opts: bus.EmbeddedOptions{StoreDir: t.TempDir(), Port: busyPort},
+			opts: natsd.Options{StoreDir: t.TempDir(), Port: busyPort},
 			want: []string{busyAddr, "address already in use"}},
 		{name: "store dir that is a file",
-			opts: bus.EmbeddedOptions{StoreDir: writeFile(t, "not-a-dir", nil)},
+			opts: natsd.Options{StoreDir: notADir(t)},
 			want: []string{"JetStream"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
-			srv, err := bus.StartEmbedded(tc.opts)
+			srv, err := natsd.Start(tc.opts)
 			if err == nil {
 				srv.Shutdown()
-				t.Fatalf("StartEmbedded succeeded, want an error")
+				t.Fatalf("Start succeeded, want an error")
 			}
 			t.Logf("error: %v", err)
 			for _, w := range tc.want {
@@ -55,10 +60,10 @@ func TestStartEmbeddedRefusesWhatCannotWork(t *testing.T) {
 	}
 }
 
-func TestStartEmbeddedServesClientsOnARandomPort(t *testing.T) {
-	srv, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir()})
+func TestStartServesClientsOnARandomPort(t *testing.T) {
+	srv, err := natsd.Start(natsd.Options{StoreDir: t.TempDir()})
 	if err != nil {
-		t.Fatalf("StartEmbedded: %v", err)
+		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(srv.Shutdown)
 	port := srv.Addr().(*net.TCPAddr).Port
@@ -73,7 +78,21 @@ func TestStartEmbeddedServesClientsOnARandomPort(t *testing.T) {
 		t.Fatalf("Connect: %v", err)
 	}
 	defer nc.Close()
-	if err := bus.EnsureStreams(t.Context(), jetStream(t, nc), bus.StreamLimits{}); err != nil {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	if err := bus.EnsureStreams(t.Context(), js, bus.StreamLimits{}); err != nil {
 		t.Fatalf("JetStream not usable: %v", err)
 	}
+}
+
+// notADir is a path that exists but is a file, so no store can go there.
+func notADir(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+	return path
 }

@@ -1,4 +1,4 @@
-package api
+package httpd
 
 import (
 	"context"
@@ -48,10 +48,10 @@ type Server struct {
 // New validates the options. It does not listen yet.
 func New(o Options) (*Server, error) {
 	if o.Addr == "" {
-		return nil, errors.New("api: no listen address (--http)")
+		return nil, errors.New("http: no listen address (--http)")
 	}
 	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
-		return nil, fmt.Errorf("api: --http %q: want host:port: %w", o.Addr, err)
+		return nil, fmt.Errorf("http: --http %q: want host:port: %w", o.Addr, err)
 	}
 	if o.Gatherer == nil {
 		o.Gatherer = prometheus.NewRegistry()
@@ -85,7 +85,7 @@ func (s *Server) Listen() error {
 	}
 	ln, err := net.Listen("tcp", s.opts.Addr)
 	if err != nil {
-		return fmt.Errorf("api: listen on %s: %w", s.opts.Addr, err)
+		return fmt.Errorf("http: listen on %s: %w", s.opts.Addr, err)
 	}
 	s.ln = ln
 	close(s.ready)
@@ -110,13 +110,13 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { errc <- hs.Serve(s.ln) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("api: serve on %s: %w", s.Addr(), err)
+		return fmt.Errorf("http: serve on %s: %w", s.Addr(), err)
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("api: shut down: %w", err)
+		return fmt.Errorf("http: shut down: %w", err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package api
+package httpd_test
 
 import (
 	"context"
@@ -10,34 +10,25 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/swell-pipeline/swell/internal/httpd"
+	"github.com/swell-pipeline/swell/internal/testenv"
 )
 
-func startServer(t *testing.T, checks map[string]Check) string {
+func startServer(t *testing.T, checks map[string]httpd.Check) string {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "swell_test_total", Help: "test"})
 	reg.MustRegister(c)
 	c.Add(3)
-	s, err := New(Options{Addr: "127.0.0.1:0", Gatherer: reg})
+	s, err := httpd.New(httpd.Options{Addr: "127.0.0.1:0", Gatherer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for n, f := range checks {
 		s.AddCheck(n, f)
 	}
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return "http://" + s.Addr()
+	return testenv.Serve(t, s)
 }
 
 func TestHealthz(t *testing.T) {
@@ -46,15 +37,15 @@ func TestHealthz(t *testing.T) {
 	slow := func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
 	tests := []struct {
 		name       string
-		checks     map[string]Check
+		checks     map[string]httpd.Check
 		wantStatus int
 		wantChecks map[string]string
 	}{
-		{"all checks pass gives 200", map[string]Check{"nats": ok, "influxdb": ok}, 200,
+		{"all checks pass gives 200", map[string]httpd.Check{"nats": ok, "influxdb": ok}, 200,
 			map[string]string{"nats": "ok", "influxdb": "ok"}},
-		{"one failing check gives 503 and names it", map[string]Check{"nats": ok, "influxdb": down}, 503,
+		{"one failing check gives 503 and names it", map[string]httpd.Check{"nats": ok, "influxdb": down}, 503,
 			map[string]string{"nats": "ok", "influxdb": "connection refused"}},
-		{"a hung check times out instead of hanging the endpoint", map[string]Check{"ingest": slow}, 503,
+		{"a hung check times out instead of hanging the endpoint", map[string]httpd.Check{"ingest": slow}, 503,
 			map[string]string{"ingest": "context deadline exceeded"}},
 		{"no checks is healthy", nil, 200, map[string]string{}},
 	}
@@ -69,7 +60,7 @@ func TestHealthz(t *testing.T) {
 			if resp.StatusCode != tc.wantStatus {
 				t.Errorf("status %d, want %d", resp.StatusCode, tc.wantStatus)
 			}
-			var rep HealthReport
+			var rep httpd.HealthReport
 			if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
 				t.Fatal(err)
 			}
@@ -100,7 +91,7 @@ func TestMetricsServesRegistry(t *testing.T) {
 
 func TestNewRejectsBadAddress(t *testing.T) {
 	for _, addr := range []string{"", "7070", "localhost"} {
-		if _, err := New(Options{Addr: addr}); err == nil {
+		if _, err := httpd.New(httpd.Options{Addr: addr}); err == nil {
 			t.Errorf("New(%q) succeeded", addr)
 		}
 	}

@@ -1,4 +1,4 @@
-package bus
+package natsd
 
 import (
 	"errors"
@@ -12,9 +12,9 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-// EmbeddedOptions configures the NATS server that `swell up` and the tests
+// Options configures the NATS server that `swell up` and the tests
 // run inside their own process.
-type EmbeddedOptions struct {
+type Options struct {
 	// Host to listen on (default 127.0.0.1).
 	Host string
 	// Port to listen on; 0 picks a free one (tests), default for `swell up` is 4222.
@@ -38,14 +38,14 @@ type EmbeddedOptions struct {
 	Routes []string
 }
 
-// Embedded is a running in-process NATS server with JetStream.
-type Embedded struct {
+// Server is a running in-process NATS server with JetStream.
+type Server struct {
 	srv *server.Server
 }
 
-// StartEmbedded starts a NATS server with JetStream and waits until it
+// Start starts a NATS server with JetStream and waits until it
 // accepts connections.
-func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
+func Start(o Options) (*Server, error) {
 	if o.StoreDir == "" {
 		return nil, errors.New("nats: embedded server needs a store dir")
 	}
@@ -116,23 +116,23 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 			return nil, fmt.Errorf("nats: embedded server did not start on %s within 15s (is the port in use?)", addr)
 		}
 	}
-	return &Embedded{srv: srv}, nil
+	return &Server{srv: srv}, nil
 }
 
 // ClientURL is the URL clients connect to.
-func (e *Embedded) ClientURL() string { return e.srv.ClientURL() }
+func (e *Server) ClientURL() string { return e.srv.ClientURL() }
 
 // Addr is the listening address.
-func (e *Embedded) Addr() net.Addr { return e.srv.Addr() }
+func (e *Server) Addr() net.Addr { return e.srv.Addr() }
 
 // Shutdown stops the server and waits until it has stopped.
-func (e *Embedded) Shutdown() {
+func (e *Server) Shutdown() {
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
 }
 
 // serverLogger adapts nats-server's logger to slog, and passes the first
-// fatal message to StartEmbedded.
+// fatal message to Start.
 type serverLogger struct {
 	l     *slog.Logger
 	fatal chan string
